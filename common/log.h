@@ -39,6 +39,8 @@ int log_internal(int level, int error, const char *entity, const char *topic,
 #define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, e, __VA_ARGS__)
 #define log_error_errno(e, ...)   log_full_errno(LOG_ERR, e, __VA_ARGS__)
 
+#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+
 /* With an entity name (and optionally a topic) attached as journal fields. */
 #define log_entity_full(level, e, entity, topic, ...) \
         log_internal(level, e, entity, topic, __FILE__, __LINE__, __func__, __VA_ARGS__)

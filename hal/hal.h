@@ -131,5 +131,10 @@ int hal_sensor_read(struct hal_sensor *sensor, struct reading *out, uint64_t *re
 const struct quantity_info *hal_sensor_quantities(const struct hal_sensor *sensor, size_t *n);
 struct hal_sensor *hal_sensor_free(struct hal_sensor *sensor);
 
+/** What a sensor with this configuration measures, without opening the device (for
+ * announcing entities before the first reading). -EINVAL for an unknown driver. */
+int hal_sensor_describe(const struct hal_sensor_config *config,
+                        struct quantity_info ret[READING_MAX], size_t *n);
+
 /** True if `driver` names a sensor driver this HAL knows. */
 bool hal_sensor_driver_known(const char *driver);

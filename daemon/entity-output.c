@@ -1,0 +1,105 @@
+/* A GPIO output entity: commands on BASE/<name>/set, timed pulses, its state echoed. */
+#include <stdio.h>
+
+#include "command.h"
+#include "log.h"
+#include "manager.h"
+
+int output_publish(struct output *out) {
+        const char *p = hal_output_value(out->hal) ? "ON" : "OFF";
+
+        return mqtt_link_publish(out->manager->link, out->state_topic, p, strlen(p),
+                                 out->manager->config->qos, /* retain= */ true, MQTT_MSG_STATE);
+}
+
+static int output_drive(struct output *out, bool value) {
+        int r;
+
+        r = hal_output_set(out->hal, value);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, out->config->name, NULL,
+                                       "output %s: cannot set %s: %m", out->config->name,
+                                       value ? "ON" : "OFF");
+        return output_publish(out);
+}
+
+static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct output *out = userdata;
+
+        out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
+        (void) output_drive(out, !hal_output_value(out->hal));
+        return 0;
+}
+
+int output_command(struct output *out, const struct mqtt_message *msg, char *err, size_t errsize) {
+        struct command cmd;
+        bool value;
+        int r;
+
+        r = command_parse(msg->payload, msg->len, out->config->max_pulse_usec, &cmd, err, errsize);
+        if (r < 0)
+                return r;
+
+        /* Any new command replaces a pulse still running. */
+        out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
+
+        switch (cmd.action) {
+        case COMMAND_ON:
+                value = true;
+                break;
+        case COMMAND_OFF:
+                value = false;
+                break;
+        default:
+                value = !hal_output_value(out->hal);
+                break;
+        }
+
+        r = output_drive(out, value);
+        if (r < 0) {
+                snprintf(err, errsize, "cannot drive the output: %s", strerror(-r));
+                return r;
+        }
+
+        if (cmd.pulse_usec > 0) {
+                /* A pulse holds the commanded state for pulse_ms, then flips back. */
+                r = sd_event_add_time_relative(out->manager->event, &out->pulse_timer, CLOCK_MONOTONIC,
+                                               cmd.pulse_usec, 0, on_pulse_end, out);
+                if (r < 0) {
+                        snprintf(err, errsize, "cannot start the pulse timer: %s", strerror(-r));
+                        return log_error_errno(r, "output %s: cannot start pulse timer: %m",
+                                               out->config->name);
+                }
+        }
+        return 0;
+}
+
+int output_start(struct output *out) {
+        const struct config_output *c = out->config;
+        struct hal_output_config hc = {
+                .name = c->name,
+                .chip = c->chip,
+                .line = c->line,
+                .active_low = c->active_low,
+                .initial = c->initial,
+        };
+        int r;
+
+        r = hal_output_request(out->manager->hal, &hc, &out->hal);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, c->name, NULL,
+                                       "output %s: cannot request line %s of chip %s (%s:%u): %m",
+                                       c->name, c->line, c->chip, c->origin.file, c->origin.line);
+        return 0;
+}
+
+/* On shutdown (or when a reload removes the output) the configured on_shutdown applies. */
+void output_stop(struct output *out, bool shutdown) {
+        out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
+        if (out->hal && !out->config->on_shutdown_keep && hal_output_value(out->hal)) {
+                (void) hal_output_set(out->hal, false);
+                if (shutdown)
+                        (void) output_publish(out);
+        }
+        out->hal = hal_output_free(out->hal);
+}

@@ -1,0 +1,326 @@
+/* The real GPIO backend on libgpiod 1.6 (Debian 12), which speaks the character
+ * device's uAPI v1: edge events on both edges with monotonic kernel timestamps
+ * (kernel 5.7 and later), bias and active-low as request flags, and no debounce in
+ * the kernel, so hal.c debounces. Sensors go to i2c-dev and to sysfs/w1 files.
+ * gpiod-v2.c is the model; this file mirrors it where the API allows. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file-read.h"
+#include "hal-backend.h"
+#include "i2c-bus.h"
+#include "log.h"
+#include "macro.h"
+
+/* The v1 kernel queue holds 16 events; libgpiod reads at most that many at once. */
+#define GPIOD_EVENT_BATCH 16
+
+struct hal_line {
+        struct gpiod_chip *chip;        /* owns `line` */
+        struct gpiod_line *line;
+        int fd;                         /* inputs: the event fd, else -EBADF */
+        struct gpiod_line_event events[GPIOD_EVENT_BATCH];
+};
+
+struct gpiod_state {
+        char *consumer;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* libgpiod reports -1 and errno; make sure a failure never reads as success. */
+static int gpiod_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}
+
+/* A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
+ * names change with probe order, labels name the hardware. libgpiod's own label
+ * lookup gives up when any one chip cannot be opened, so we walk /dev ourselves. */
+static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char path[PATH_MAX];
+        struct dirent *de;
+
+        if (spec[0] == '/') {
+                *ret = gpiod_chip_open(spec);
+                return *ret ? 0 : gpiod_errno();
+        }
+
+        if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
+                snprintf(path, sizeof(path), "/dev/%s", spec);
+                *ret = gpiod_chip_open(path);
+                if (*ret)
+                        return 0;
+                if (errno != ENOENT)
+                        return gpiod_errno();
+        }
+
+        dir = opendir("/dev");
+        if (!dir)
+                return -errno;
+        while ((de = readdir(dir))) {
+                _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
+
+                if (strncmp(de->d_name, "gpiochip", 8) != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+                /* gpiod_chip_open() checks that this is a GPIO character device. */
+                chip = gpiod_chip_open(path);
+                if (!chip)
+                        continue;
+                if (streq_ptr(gpiod_chip_label(chip), spec)) {
+                        *ret = TAKE_PTR(chip);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* A strict decimal offset; anything else is a line name. */
+static bool gpiod_parse_offset(const char *s, unsigned *ret) {
+        unsigned long v = 0;
+
+        if (!*s || strlen(s) > 5)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return false;
+                v = v * 10 + (unsigned long) (*p - '0');
+        }
+        *ret = (unsigned) v;
+        return true;
+}
+
+static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
+                           const char *line, struct gpiod_line **ret) {
+        unsigned offset;
+        int r;
+
+        if (!gpiod_parse_offset(line, &offset)) {
+                *ret = gpiod_chip_find_line(chip, line);
+                if (!*ret) {
+                        r = gpiod_errno();
+                        return log_entity_full(LOG_ERR, r, entity, NULL,
+                                               "%s: no GPIO line named %s on chip %s: %m", entity,
+                                               line, chip_spec);
+                }
+                return 0;
+        }
+
+        if (offset >= gpiod_chip_num_lines(chip))
+                return log_entity_full(LOG_ERR, ENOENT, entity, NULL,
+                                       "%s: chip %s has no line %u (it has %u)", entity, chip_spec,
+                                       offset, gpiod_chip_num_lines(chip));
+        *ret = gpiod_chip_get_line(chip, offset);
+        return *ret ? 0 : gpiod_errno();
+}
+
+/* The one message worth the trouble: who holds the line we want. */
+static int gpiod_log_busy(struct gpiod_line *line, const char *entity, const char *chip_spec,
+                          const char *line_spec) {
+        const char *consumer = NULL;
+
+        if (gpiod_line_update(line) == 0 && gpiod_line_is_used(line))
+                consumer = gpiod_line_consumer(line);
+        return log_entity_full(LOG_ERR, EBUSY, entity, NULL,
+                               "%s: GPIO line %s (offset %u) of chip %s is in use by \"%s\"",
+                               entity, line_spec, gpiod_line_offset(line), chip_spec,
+                               consumer ?: "unknown");
+}
+
+static int gpiod_bias_flags(enum hal_bias bias) {
+        switch (bias) {
+        case HAL_BIAS_DISABLE:
+                return GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE;
+        case HAL_BIAS_PULL_UP:
+                return GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP;
+        case HAL_BIAS_PULL_DOWN:
+                return GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN;
+        case HAL_BIAS_AS_IS:
+        default:
+                return 0;
+        }
+}
+
+static void gpiod_line_free(struct hal_line *l) {
+        if (!l)
+                return;
+        if (l->line && gpiod_line_is_requested(l->line))
+                gpiod_line_release(l->line);
+        if (l->chip)
+                gpiod_chip_close(l->chip);
+        free(l);
+}
+
+static void gpiod_line_freep(struct hal_line **l) {
+        gpiod_line_free(*l);
+}
+
+static int gpiod_request(struct gpiod_state *st, const char *entity, const char *chip_spec,
+                         const char *line_spec, int request_type, int flags, bool initial,
+                         struct hal_line **ret) {
+        _cleanup_(gpiod_line_freep) struct hal_line *l = NULL;
+        struct gpiod_line_request_config rc = {
+                .consumer = st->consumer,
+                .request_type = request_type,
+                .flags = flags,
+        };
+        int r;
+
+        if (!entity)
+                entity = line_spec;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->fd = -EBADF;
+
+        r = gpiod_open_chip(chip_spec, &l->chip);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, entity, NULL,
+                                       "%s: cannot open GPIO chip %s: %m", entity, chip_spec);
+
+        r = gpiod_find_line(l->chip, entity, chip_spec, line_spec, &l->line);
+        if (r < 0)
+                return r;
+
+        /* For outputs the initial value goes with the request: no glitch. */
+        if (gpiod_line_request(l->line, &rc, initial) < 0) {
+                r = gpiod_errno();
+                if (r == -EBUSY)
+                        return gpiod_log_busy(l->line, entity, chip_spec, line_spec);
+                return r;
+        }
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int gpiod_line_request_input_op(void *state, const struct hal_input_config *config,
+                                       struct hal_line **ret, int *ret_fd,
+                                       bool *ret_kernel_debounce) {
+        _cleanup_(gpiod_line_freep) struct hal_line *l = NULL;
+        int flags, r;
+
+        /* Both edges always: hal.c follows the level and filters by config->edge. */
+        r = gpiod_request(state, config->name, config->chip, config->line,
+                          GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
+                          gpiod_bias_flags(config->bias) |
+                          (config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0),
+                          /* initial= */ false, &l);
+        if (r < 0)
+                return r;
+
+        l->fd = gpiod_line_event_get_fd(l->line);
+        if (l->fd < 0)
+                return gpiod_errno();
+        /* hal.c reads until nothing is left; a blocking read would hang the loop. */
+        flags = fcntl(l->fd, F_GETFL);
+        if (flags < 0 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+
+        *ret_fd = l->fd;
+        *ret_kernel_debounce = false;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int gpiod_line_request_output_op(void *state, const struct hal_output_config *config,
+                                        struct hal_line **ret) {
+        /* With the active-low flag the kernel takes `initial` as the logical value. */
+        return gpiod_request(state, config->name, config->chip, config->line,
+                             GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
+                             config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0,
+                             config->initial, ret);
+}
+
+static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *events, size_t n) {
+        int k;
+
+        if (l->fd < 0)
+                return -EINVAL;
+
+        k = gpiod_line_event_read_fd_multiple(l->fd, l->events,
+                                              (unsigned) MIN(n, ELEMENTSOF(l->events)));
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : gpiod_errno();
+
+        /* With both edges requested the kernel names the edge after the logical
+         * (active-low applied) level it read, so rising means logical 1. */
+        for (int i = 0; i < k; i++)
+                events[i] = (struct hal_raw_event) {
+                        .value = l->events[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE,
+                        .timestamp_ns = (uint64_t) l->events[i].ts.tv_sec * UINT64_C(1000000000) +
+                                        (uint64_t) l->events[i].ts.tv_nsec,
+                };
+        return k;
+}
+
+static int gpiod_line_get_op(struct hal_line *l) {
+        int v = gpiod_line_get_value(l->line);
+
+        return v < 0 ? gpiod_errno() : v > 0;
+}
+
+static int gpiod_line_set_op(struct hal_line *l, bool value) {
+        return gpiod_line_set_value(l->line, value) < 0 ? gpiod_errno() : 0;
+}
+
+static void gpiod_line_release_op(struct hal_line *l) {
+        gpiod_line_free(l);
+}
+
+static int gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {
+        struct gpiod_state *st;
+
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return -ENOMEM;
+        st->consumer = strdup(options->consumer ?: "iotgwd");
+        if (!st->consumer) {
+                free(st);
+                return -ENOMEM;
+        }
+        *ret_state = st;
+        return 0;
+}
+
+static void gpiod_done(void *state) {
+        struct gpiod_state *st = state;
+
+        if (!st)
+                return;
+        free(st->consumer);
+        free(st);
+}
+
+static int gpiod_i2c_open(void *state, const char *bus, uint8_t address,
+                          const struct hal_sensor_config *config, struct i2c_dev **ret) {
+        return i2c_dev_open(bus, address, ret);
+}
+
+static int gpiod_file_read(void *state, const char *path, const struct hal_sensor_config *config,
+                           char *buf, size_t size) {
+        return hal_read_small_file(path, buf, size);
+}
+
+const struct hal_backend_ops hal_backend_gpiod = {
+        .name = "gpiod-v1",
+        .init = gpiod_init,
+        .done = gpiod_done,
+        .line_request_input = gpiod_line_request_input_op,
+        .line_read_events = gpiod_line_read_events_op,
+        .line_request_output = gpiod_line_request_output_op,
+        .line_get = gpiod_line_get_op,
+        .line_set = gpiod_line_set_op,
+        .line_release = gpiod_line_release_op,
+        .i2c_open = gpiod_i2c_open,
+        .file_read = gpiod_file_read,
+};

@@ -1,0 +1,417 @@
+/* The real GPIO backend on libgpiod 2.x (the character device's uAPI v2): one line
+ * request per configured line, edge events on both edges with monotonic kernel
+ * timestamps and per-line sequence numbers, and debounce done by the kernel.
+ * Sensors go to i2c-dev and to sysfs/w1 files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file-read.h"
+#include "hal-backend.h"
+#include "i2c-bus.h"
+#include "log.h"
+#include "macro.h"
+
+/* Events copied out of the kernel per read; hal.c asks for at most this many. */
+#define GPIOD_EVENT_BATCH 16
+/* The kernel's queue per request; a bouncing contact fills the default 16 fast. */
+#define GPIOD_KERNEL_EVENT_QUEUE 64
+
+struct hal_line {
+        struct gpiod_line_request *request;
+        struct gpiod_edge_event_buffer *buffer;         /* inputs only */
+        unsigned offset;
+        unsigned long last_seqno;                       /* 0: no event yet */
+        char *entity;
+        struct log_ratelimit lost_ratelimit;
+};
+
+struct gpiod_state {
+        char *consumer;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip_info *, gpiod_chip_info_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_info *, gpiod_line_info_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_settings *, gpiod_line_settings_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_config *, gpiod_line_config_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_request_config *, gpiod_request_config_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* libgpiod reports -1 and errno; make sure a failure never reads as success. */
+static int gpiod_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}
+
+static bool gpiod_chip_has_label(struct gpiod_chip *chip, const char *label) {
+        _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = gpiod_chip_get_info(chip);
+
+        return info && streq_ptr(gpiod_chip_info_get_label(info), label);
+}
+
+/* A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
+ * names change with probe order, labels name the hardware. */
+static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char path[PATH_MAX];
+        struct dirent *de;
+
+        if (spec[0] == '/') {
+                *ret = gpiod_chip_open(spec);
+                return *ret ? 0 : gpiod_errno();
+        }
+
+        if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
+                snprintf(path, sizeof(path), "/dev/%s", spec);
+                *ret = gpiod_chip_open(path);
+                if (*ret)
+                        return 0;
+                if (errno != ENOENT)
+                        return gpiod_errno();
+        }
+
+        dir = opendir("/dev");
+        if (!dir)
+                return -errno;
+        while ((de = readdir(dir))) {
+                _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
+
+                if (strncmp(de->d_name, "gpiochip", 8) != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+                if (!gpiod_is_gpiochip_device(path))
+                        continue;
+                chip = gpiod_chip_open(path);
+                if (!chip)
+                        continue;       /* one unreadable chip must not hide the others */
+                if (gpiod_chip_has_label(chip, spec)) {
+                        *ret = TAKE_PTR(chip);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* A strict decimal offset; anything else is a line name. */
+static bool gpiod_parse_offset(const char *s, unsigned *ret) {
+        unsigned long v = 0;
+
+        if (!*s || strlen(s) > 5)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return false;
+                v = v * 10 + (unsigned long) (*p - '0');
+        }
+        *ret = (unsigned) v;
+        return true;
+}
+
+static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
+                           const char *line, unsigned *ret) {
+        _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = NULL;
+        unsigned offset;
+        int r;
+
+        if (!gpiod_parse_offset(line, &offset)) {
+                r = gpiod_chip_get_line_offset_from_name(chip, line);
+                if (r < 0) {
+                        r = gpiod_errno();
+                        return log_entity_full(LOG_ERR, r, entity, NULL,
+                                               "%s: no GPIO line named %s on chip %s: %m", entity,
+                                               line, chip_spec);
+                }
+                *ret = (unsigned) r;
+                return 0;
+        }
+
+        info = gpiod_chip_get_info(chip);
+        if (!info)
+                return gpiod_errno();
+        if (offset >= gpiod_chip_info_get_num_lines(info))
+                return log_entity_full(LOG_ERR, ENOENT, entity, NULL,
+                                       "%s: chip %s has no line %u (it has %zu)", entity, chip_spec,
+                                       offset, gpiod_chip_info_get_num_lines(info));
+        *ret = offset;
+        return 0;
+}
+
+/* The one message worth the trouble: who holds the line we want. */
+static int gpiod_log_busy(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
+                          const char *line, unsigned offset) {
+        _cleanup_(gpiod_line_info_freep) struct gpiod_line_info *info =
+                gpiod_chip_get_line_info(chip, offset);
+        const char *consumer = NULL;
+
+        if (info && gpiod_line_info_is_used(info))
+                consumer = gpiod_line_info_get_consumer(info);
+        return log_entity_full(LOG_ERR, EBUSY, entity, NULL,
+                               "%s: GPIO line %s (offset %u) of chip %s is in use by \"%s\"",
+                               entity, line, offset, chip_spec, consumer ?: "unknown");
+}
+
+static enum gpiod_line_bias gpiod_bias(enum hal_bias bias) {
+        switch (bias) {
+        case HAL_BIAS_DISABLE:
+                return GPIOD_LINE_BIAS_DISABLED;
+        case HAL_BIAS_PULL_UP:
+                return GPIOD_LINE_BIAS_PULL_UP;
+        case HAL_BIAS_PULL_DOWN:
+                return GPIOD_LINE_BIAS_PULL_DOWN;
+        case HAL_BIAS_AS_IS:
+        default:
+                return GPIOD_LINE_BIAS_AS_IS;
+        }
+}
+
+static void gpiod_line_free(struct hal_line *l) {
+        if (!l)
+                return;
+        if (l->request)
+                gpiod_line_request_release(l->request);
+        if (l->buffer)
+                gpiod_edge_event_buffer_free(l->buffer);
+        free(l->entity);
+        free(l);
+}
+
+static void gpiod_line_freep(struct hal_line **l) {
+        gpiod_line_free(*l);
+}
+
+/* Requests one line with `settings`; the chip is only needed until then (a v2
+ * request lives on without it). */
+static int gpiod_request(struct gpiod_state *st, const char *entity, const char *chip_spec,
+                         const char *line, struct gpiod_line_settings *settings,
+                         bool input, struct hal_line **ret) {
+        _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
+        _cleanup_(gpiod_line_config_freep) struct gpiod_line_config *line_cfg = NULL;
+        _cleanup_(gpiod_request_config_freep) struct gpiod_request_config *req_cfg = NULL;
+        _cleanup_(gpiod_line_freep) struct hal_line *l = NULL;
+        int r;
+
+        if (!entity)
+                entity = line;
+
+        r = gpiod_open_chip(chip_spec, &chip);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, entity, NULL,
+                                       "%s: cannot open GPIO chip %s: %m", entity, chip_spec);
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->entity = strdup(entity);
+        if (!l->entity)
+                return -ENOMEM;
+        l->lost_ratelimit = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
+
+        r = gpiod_find_line(chip, l->entity, chip_spec, line, &l->offset);
+        if (r < 0)
+                return r;
+
+        line_cfg = gpiod_line_config_new();
+        req_cfg = gpiod_request_config_new();
+        if (!line_cfg || !req_cfg)
+                return -ENOMEM;
+        if (gpiod_line_config_add_line_settings(line_cfg, &l->offset, 1, settings) < 0)
+                return gpiod_errno();
+        gpiod_request_config_set_consumer(req_cfg, st->consumer);
+        if (input)
+                gpiod_request_config_set_event_buffer_size(req_cfg, GPIOD_KERNEL_EVENT_QUEUE);
+
+        l->request = gpiod_chip_request_lines(chip, req_cfg, line_cfg);
+        if (!l->request) {
+                r = gpiod_errno();
+                if (r == -EBUSY)
+                        return gpiod_log_busy(chip, l->entity, chip_spec, line, l->offset);
+                return r;
+        }
+
+        if (input) {
+                int fd, flags;
+
+                l->buffer = gpiod_edge_event_buffer_new(GPIOD_EVENT_BATCH);
+                if (!l->buffer)
+                        return -ENOMEM;
+
+                /* hal.c reads until nothing is left; a blocking read would hang the loop. */
+                fd = gpiod_line_request_get_fd(l->request);
+                flags = fcntl(fd, F_GETFL);
+                if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                        return -errno;
+        }
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int gpiod_line_request_input_op(void *state, const struct hal_input_config *config,
+                                       struct hal_line **ret, int *ret_fd,
+                                       bool *ret_kernel_debounce) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        struct hal_line *l;
+        bool kernel_debounce;
+        int r;
+
+        settings = gpiod_line_settings_new();
+        if (!settings)
+                return -ENOMEM;
+
+        /* Both edges always: hal.c follows the level and filters by config->edge. */
+        if (gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT) < 0 ||
+            gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH) < 0 ||
+            gpiod_line_settings_set_bias(settings, gpiod_bias(config->bias)) < 0 ||
+            gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC) < 0)
+                return gpiod_errno();
+        gpiod_line_settings_set_active_low(settings, config->active_low);
+
+        /* The uAPI carries the period as 32-bit microseconds; a longer window (over an
+         * hour) is left to hal.c. */
+        kernel_debounce = config->debounce_usec > 0 && config->debounce_usec <= UINT32_MAX;
+        if (kernel_debounce)
+                gpiod_line_settings_set_debounce_period_us(settings,
+                                                           (unsigned long) config->debounce_usec);
+
+        r = gpiod_request(state, config->name, config->chip, config->line, settings,
+                          /* input= */ true, &l);
+        if (r < 0)
+                return r;
+
+        *ret_fd = gpiod_line_request_get_fd(l->request);
+        *ret_kernel_debounce = kernel_debounce;
+        *ret = l;
+        return 0;
+}
+
+static int gpiod_line_request_output_op(void *state, const struct hal_output_config *config,
+                                        struct hal_line **ret) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+
+        settings = gpiod_line_settings_new();
+        if (!settings)
+                return -ENOMEM;
+
+        /* Direction and initial value in the same request: the line never drives
+         * anything but `initial`. */
+        gpiod_line_settings_set_active_low(settings, config->active_low);
+        if (gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_OUTPUT) < 0 ||
+            gpiod_line_settings_set_output_value(settings, config->initial ?
+                                                 GPIOD_LINE_VALUE_ACTIVE :
+                                                 GPIOD_LINE_VALUE_INACTIVE) < 0)
+                return gpiod_errno();
+
+        return gpiod_request(state, config->name, config->chip, config->line, settings,
+                             /* input= */ false, ret);
+}
+
+static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *events, size_t n) {
+        int k;
+
+        if (!l->buffer)
+                return -EINVAL;
+
+        k = gpiod_line_request_read_edge_events(l->request, l->buffer,
+                                                MIN(n, (size_t) GPIOD_EVENT_BATCH));
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : gpiod_errno();
+
+        for (int i = 0; i < k; i++) {
+                struct gpiod_edge_event *ev = gpiod_edge_event_buffer_get_event(l->buffer,
+                                                                                (unsigned long) i);
+                unsigned long seqno = gpiod_edge_event_get_line_seqno(ev);
+                unsigned suppressed = 0;
+
+                /* A gap means the kernel's queue overflowed and dropped edges. The level
+                 * after the last event is still right; say that edges were lost. */
+                if (l->last_seqno != 0 && seqno != l->last_seqno + 1 &&
+                    log_ratelimit_test(&l->lost_ratelimit,
+                                       gpiod_edge_event_get_timestamp_ns(ev) / NSEC_PER_USEC,
+                                       &suppressed))
+                        log_entity_full(LOG_WARNING, 0, l->entity, NULL,
+                                        "%s: %lu GPIO edges lost (kernel queue full)%s", l->entity,
+                                        seqno - l->last_seqno - 1,
+                                        suppressed > 0 ? ", and more before" : "");
+                l->last_seqno = seqno;
+
+                events[i] = (struct hal_raw_event) {
+                        .value = gpiod_edge_event_get_event_type(ev) ==
+                                 GPIOD_EDGE_EVENT_RISING_EDGE,
+                        .timestamp_ns = gpiod_edge_event_get_timestamp_ns(ev),
+                };
+        }
+        return k;
+}
+
+static int gpiod_line_get_op(struct hal_line *l) {
+        enum gpiod_line_value v = gpiod_line_request_get_value(l->request, l->offset);
+
+        if (v == GPIOD_LINE_VALUE_ERROR)
+                return gpiod_errno();
+        return v == GPIOD_LINE_VALUE_ACTIVE;
+}
+
+static int gpiod_line_set_op(struct hal_line *l, bool value) {
+        if (gpiod_line_request_set_value(l->request, l->offset,
+                                         value ? GPIOD_LINE_VALUE_ACTIVE :
+                                         GPIOD_LINE_VALUE_INACTIVE) < 0)
+                return gpiod_errno();
+        return 0;
+}
+
+static void gpiod_line_release_op(struct hal_line *l) {
+        gpiod_line_free(l);
+}
+
+static int gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {
+        struct gpiod_state *st;
+
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return -ENOMEM;
+        st->consumer = strdup(options->consumer ?: "iotgwd");
+        if (!st->consumer) {
+                free(st);
+                return -ENOMEM;
+        }
+        *ret_state = st;
+        return 0;
+}
+
+static void gpiod_done(void *state) {
+        struct gpiod_state *st = state;
+
+        if (!st)
+                return;
+        free(st->consumer);
+        free(st);
+}
+
+static int gpiod_i2c_open(void *state, const char *bus, uint8_t address,
+                          const struct hal_sensor_config *config, struct i2c_dev **ret) {
+        return i2c_dev_open(bus, address, ret);
+}
+
+static int gpiod_file_read(void *state, const char *path, const struct hal_sensor_config *config,
+                           char *buf, size_t size) {
+        return hal_read_small_file(path, buf, size);
+}
+
+const struct hal_backend_ops hal_backend_gpiod = {
+        .name = "gpiod-v2",
+        .init = gpiod_init,
+        .done = gpiod_done,
+        .line_request_input = gpiod_line_request_input_op,
+        .line_read_events = gpiod_line_read_events_op,
+        .line_request_output = gpiod_line_request_output_op,
+        .line_get = gpiod_line_get_op,
+        .line_set = gpiod_line_set_op,
+        .line_release = gpiod_line_release_op,
+        .i2c_open = gpiod_i2c_open,
+        .file_read = gpiod_file_read,
+};

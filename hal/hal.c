@@ -1,0 +1,421 @@
+/* The GPIO half of the HAL: picks a backend, and turns its raw lines into the public
+ * inputs and outputs. An input is a backend line, an I/O source on the line's fd and,
+ * when the kernel does not debounce, a timer driven by the pure debouncer. The sensor
+ * half lives in sensor.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "debounce.h"
+#include "hal-backend.h"
+#include "hal.h"
+#include "log.h"
+#include "macro.h"
+
+/* Raw events read per read call, and read calls per wake-up: a chattering line
+ * cannot starve the rest of the loop, the fd stays readable for the next turn. */
+#define HAL_INPUT_EVENT_BATCH 16
+#define HAL_INPUT_MAX_BATCHES 8
+
+/* Debounce windows are milliseconds; sd-event's default 250 ms slack is not. */
+#define HAL_DEBOUNCE_ACCURACY_USEC (1 * USEC_PER_MSEC)
+
+struct hal_input {
+        struct hal_gpio *owner;
+        struct hal_input *prev, *next;
+        struct hal_line *line;
+        char *name;
+        enum hal_edge edge;
+        bool kernel_debounce;
+        struct debounce debounce;
+        sd_event_source *io_source;
+        sd_event_source *timer_source;  /* NULL when nothing to debounce here */
+        hal_input_handler_t handler;
+        void *userdata;
+        struct hal_raw_event events[HAL_INPUT_EVENT_BATCH];
+};
+
+struct hal_output {
+        struct hal_gpio *owner;
+        struct hal_output *prev, *next;
+        struct hal_line *line;
+        char *name;
+        bool value;
+};
+
+/* struct hal is shared with sensor.c through hal-backend.h; the lists of requests
+ * that hal_free() must release are this file's business only, so they live in a
+ * wrapper around it. */
+struct hal_gpio {
+        struct hal hal;
+        struct hal_input *inputs;
+        struct hal_output *outputs;
+};
+
+static struct hal_gpio *hal_gpio(struct hal *hal) {
+        return (struct hal_gpio *) hal;
+}
+
+static const struct hal_backend_ops *const backends[] = {
+        &hal_backend_sim,
+#if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)
+        &hal_backend_gpiod,
+#endif
+};
+
+/* "gpiod" names whichever libgpiod backend was built; the ops carry the full name. */
+static int hal_find_backend(const char *name, const struct hal_backend_ops **ret) {
+        bool gpiod = streq(name, "gpiod");
+
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
+                if (streq(backends[i]->name, name) ||
+                    (gpiod && strncmp(backends[i]->name, "gpiod", 5) == 0)) {
+                        *ret = backends[i];
+                        return 0;
+                }
+
+        if (gpiod)
+                return -EOPNOTSUPP;
+        return -EINVAL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hal *, hal_free);
+
+int hal_new(sd_event *event, const struct hal_options *options, struct hal **ret) {
+        _cleanup_(hal_freep) struct hal *hal = NULL;
+        const struct hal_backend_ops *ops;
+        struct hal_gpio *g;
+        int r;
+
+        if (!event || !options || !ret)
+                return -EINVAL;
+
+        r = hal_find_backend(options->backend ?: "gpiod", &ops);
+        if (r < 0)
+                return r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        hal = &g->hal;
+        hal->event = sd_event_ref(event);
+        hal->consumer = strdup(options->consumer ?: "iotgwd");
+        if (!hal->consumer)
+                return -ENOMEM;
+
+        r = ops->init(event, options, &hal->state);
+        if (r < 0)
+                return r;
+        hal->ops = ops;
+
+        *ret = TAKE_PTR(hal);
+        return 0;
+}
+
+struct hal *hal_free(struct hal *hal) {
+        struct hal_gpio *g;
+
+        if (!hal)
+                return NULL;
+
+        g = hal_gpio(hal);
+        while (g->inputs)
+                hal_input_free(g->inputs);
+        while (g->outputs)
+                hal_output_free(g->outputs);
+
+        if (hal->ops)
+                hal->ops->done(hal->state);
+        sd_event_unref(hal->event);
+        free(hal->consumer);
+        free(g);
+        return NULL;
+}
+
+const char *hal_backend_name(const struct hal *hal) {
+        return hal->ops->name;
+}
+
+/* ---- inputs ---- */
+
+/* The kernel stamps edges with CLOCK_MONOTONIC; the daemon publishes wall-clock
+ * time. Both clocks are read from the loop's snapshot of this iteration, so the
+ * difference between them is consistent. */
+static uint64_t hal_realtime_of(struct hal *hal, uint64_t monotonic_usec) {
+        uint64_t rt = 0, mono = 0;
+
+        (void) sd_event_now(hal->event, CLOCK_REALTIME, &rt);
+        (void) sd_event_now(hal->event, CLOCK_MONOTONIC, &mono);
+
+        if (monotonic_usec >= mono)
+                return rt;
+        if (mono - monotonic_usec > rt)
+                return 0;
+        return rt - (mono - monotonic_usec);
+}
+
+static void hal_input_notify(struct hal_input *input, const struct debounce_change *c) {
+        /* Both edges are always requested so that the debouncer and
+         * hal_input_value() follow the level; the edge setting only filters what the
+         * daemon is told about. */
+        if ((input->edge == HAL_EDGE_RISING && !c->value) ||
+            (input->edge == HAL_EDGE_FALLING && c->value))
+                return;
+
+        input->handler(input, c->value, hal_realtime_of(&input->owner->hal, c->timestamp_usec),
+                       input->userdata);
+}
+
+static void hal_input_arm(struct hal_input *input, uint64_t deadline) {
+        int r;
+
+        if (!input->timer_source)
+                return;
+
+        if (deadline == DEBOUNCE_NEVER) {
+                (void) sd_event_source_set_enabled(input->timer_source, SD_EVENT_OFF);
+                return;
+        }
+
+        r = sd_event_source_set_time(input->timer_source, deadline);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(input->timer_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                /* Without the timer a pending change would be reported at the next
+                 * edge at the latest; worth a message, not worth giving up. */
+                log_entity_full(LOG_WARNING, r, input->name, NULL,
+                                "%s: cannot arm debounce timer: %m, ignoring", input->name);
+}
+
+static int hal_input_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hal_input *input = userdata;
+        struct debounce_change c;
+        uint64_t deadline;
+
+        if (debounce_expire(&input->debounce, usec, &c, &deadline) > 0)
+                hal_input_notify(input, &c);
+        hal_input_arm(input, deadline);
+        return 0;
+}
+
+static int hal_input_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hal_input *input = userdata;
+        const struct hal_backend_ops *ops = input->owner->hal.ops;
+        uint64_t deadline = DEBOUNCE_NEVER;
+        bool fed = false;
+        int n = 0;
+
+        for (unsigned batch = 0; batch < HAL_INPUT_MAX_BATCHES; batch++) {
+                n = ops->line_read_events(input->line, input->events, ELEMENTSOF(input->events));
+                if (n <= 0)
+                        break;
+
+                for (int i = 0; i < n; i++) {
+                        struct debounce_change c;
+
+                        if (debounce_feed(&input->debounce, input->events[i].value,
+                                          input->events[i].timestamp_ns / NSEC_PER_USEC,
+                                          &c, &deadline) > 0)
+                                hal_input_notify(input, &c);
+                        fed = true;
+                }
+        }
+
+        if (fed)
+                hal_input_arm(input, deadline);
+
+        /* A failing or hung-up fd stays readable: watching it further would spin the
+         * loop. The line keeps its last debounced value. */
+        if (n < 0 || (n == 0 && (revents & (EPOLLERR | EPOLLHUP)))) {
+                log_entity_full(LOG_ERR, n < 0 ? n : EIO, input->name, NULL,
+                                "%s: reading GPIO events failed: %m; no longer watching the line",
+                                input->name);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        }
+        return 0;
+}
+
+static void hal_input_unlink(struct hal_input *input) {
+        struct hal_gpio *g = input->owner;
+
+        if (!g)
+                return;
+        if (input->prev)
+                input->prev->next = input->next;
+        else
+                g->inputs = input->next;
+        if (input->next)
+                input->next->prev = input->prev;
+        input->prev = input->next = NULL;
+        input->owner = NULL;
+}
+
+struct hal_input *hal_input_free(struct hal_input *input) {
+        if (!input)
+                return NULL;
+
+        input->io_source = sd_event_source_disable_unref(input->io_source);
+        input->timer_source = sd_event_source_disable_unref(input->timer_source);
+        if (input->line && input->owner)
+                input->owner->hal.ops->line_release(input->line);
+        hal_input_unlink(input);
+        free(input->name);
+        free(input);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hal_input *, hal_input_free);
+
+int hal_input_request(struct hal *hal, const struct hal_input_config *config,
+                      hal_input_handler_t handler, void *userdata,
+                      struct hal_input **ret) {
+        _cleanup_(hal_input_freep) struct hal_input *input = NULL;
+        struct hal_gpio *g;
+        uint64_t window;
+        int fd = -EBADF, r;
+
+        if (!hal || !config || !config->chip || !config->line || !handler || !ret)
+                return -EINVAL;
+        g = hal_gpio(hal);
+
+        input = calloc(1, sizeof(*input));
+        if (!input)
+                return -ENOMEM;
+        input->name = strdup(config->name ?: config->line);
+        if (!input->name)
+                return -ENOMEM;
+        input->edge = config->edge;
+        input->handler = handler;
+        input->userdata = userdata;
+
+        /* Linked first, so that freeing on any error below releases the line. */
+        input->owner = g;
+        input->next = g->inputs;
+        if (g->inputs)
+                g->inputs->prev = input;
+        g->inputs = input;
+
+        r = hal->ops->line_request_input(hal->state, config, &input->line, &fd,
+                                         &input->kernel_debounce);
+        if (r < 0)
+                return r;
+
+        r = hal->ops->line_get(input->line);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, input->name, NULL,
+                                       "%s: cannot read initial GPIO value: %m", input->name);
+
+        window = input->kernel_debounce ? 0 : config->debounce_usec;
+        debounce_init(&input->debounce, window, r > 0);
+
+        r = sd_event_add_io(hal->event, &input->io_source, fd, EPOLLIN, hal_input_on_io, input);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(input->io_source, input->name);
+
+        if (window > 0) {
+                r = sd_event_add_time(hal->event, &input->timer_source, CLOCK_MONOTONIC,
+                                      DEBOUNCE_NEVER, HAL_DEBOUNCE_ACCURACY_USEC,
+                                      hal_input_on_timer, input);
+                if (r < 0)
+                        return r;
+                r = sd_event_source_set_enabled(input->timer_source, SD_EVENT_OFF);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(input->timer_source, input->name);
+        }
+
+        *ret = TAKE_PTR(input);
+        return 0;
+}
+
+bool hal_input_value(const struct hal_input *input) {
+        return debounce_value(&input->debounce);
+}
+
+bool hal_input_kernel_debounce(const struct hal_input *input) {
+        return input->kernel_debounce;
+}
+
+/* ---- outputs ---- */
+
+static void hal_output_unlink(struct hal_output *output) {
+        struct hal_gpio *g = output->owner;
+
+        if (!g)
+                return;
+        if (output->prev)
+                output->prev->next = output->next;
+        else
+                g->outputs = output->next;
+        if (output->next)
+                output->next->prev = output->prev;
+        output->prev = output->next = NULL;
+        output->owner = NULL;
+}
+
+struct hal_output *hal_output_free(struct hal_output *output) {
+        if (!output)
+                return NULL;
+
+        if (output->line && output->owner)
+                output->owner->hal.ops->line_release(output->line);
+        hal_output_unlink(output);
+        free(output->name);
+        free(output);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hal_output *, hal_output_free);
+
+int hal_output_request(struct hal *hal, const struct hal_output_config *config,
+                       struct hal_output **ret) {
+        _cleanup_(hal_output_freep) struct hal_output *output = NULL;
+        struct hal_gpio *g;
+        int r;
+
+        if (!hal || !config || !config->chip || !config->line || !ret)
+                return -EINVAL;
+        g = hal_gpio(hal);
+
+        output = calloc(1, sizeof(*output));
+        if (!output)
+                return -ENOMEM;
+        output->name = strdup(config->name ?: config->line);
+        if (!output->name)
+                return -ENOMEM;
+
+        output->owner = g;
+        output->next = g->outputs;
+        if (g->outputs)
+                g->outputs->prev = output;
+        g->outputs = output;
+
+        r = hal->ops->line_request_output(hal->state, config, &output->line);
+        if (r < 0)
+                return r;
+        output->value = config->initial;
+
+        *ret = TAKE_PTR(output);
+        return 0;
+}
+
+int hal_output_set(struct hal_output *output, bool value) {
+        int r;
+
+        /* The line already drives this value: no syscall, no chance of a glitch. */
+        if (output->value == value)
+                return 0;
+
+        r = output->owner->hal.ops->line_set(output->line, value);
+        if (r < 0)
+                return r;
+        output->value = value;
+        return 0;
+}
+
+bool hal_output_value(const struct hal_output *output) {
+        return output->value;
+}

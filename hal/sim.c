@@ -1,0 +1,387 @@
+/* The simulated board: a HAL backend with no hardware behind it, for the demo and
+ * the tests. Chips and lines exist as soon as they are requested, under the names
+ * the configuration uses. An input line is a pipe: driving its level writes a raw
+ * event into the pipe, so edges reach hal.c through a readable fd exactly as a
+ * libgpiod line request's do. Lines model the physical level (low at first, as if
+ * pulled down) and apply active_low on the way to and from the daemon. Sensors are
+ * the simulated devices of sim-chips.c, one per sensor entity. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal-backend.h"
+#include "log.h"
+#include "macro.h"
+#include "sim-chips.h"
+#include "sim.h"
+
+#define SIM_DRIFT_INTERVAL_USEC (2 * USEC_PER_SEC)
+
+struct hal_line {
+        struct sim *sim;
+        struct hal_line *prev, *next;
+        char *chip;
+        char *line;
+        char *entity;
+        bool output;
+        bool active_low;
+        bool level;                     /* physical */
+        int event_fd[2];                /* inputs: [0] watched by hal.c, [1] written here */
+};
+
+struct sim_device {
+        struct sim_chip *chip;
+        struct sim_device *next;
+};
+
+struct sim {
+        sd_event *event;
+        char *consumer;
+        struct hal_line *lines;
+        struct sim_device *devices;
+        struct sim_control *control;
+        sd_event_source *drift_timer;
+        unsigned drift_seed;
+};
+
+static struct hal_line *sim_line_find(struct sim *sim, const char *chip, const char *line) {
+        for (struct hal_line *l = sim->lines; l; l = l->next)
+                if (streq(l->chip, chip) && streq(l->line, line))
+                        return l;
+        return NULL;
+}
+
+static void sim_line_free(struct hal_line *l) {
+        if (!l)
+                return;
+        if (l->sim) {
+                if (l->prev)
+                        l->prev->next = l->next;
+                else
+                        l->sim->lines = l->next;
+                if (l->next)
+                        l->next->prev = l->prev;
+        }
+        safe_close(l->event_fd[0]);
+        safe_close(l->event_fd[1]);
+        free(l->chip);
+        free(l->line);
+        free(l->entity);
+        free(l);
+}
+
+static void sim_line_freep(struct hal_line **l) {
+        sim_line_free(*l);
+}
+
+/* A new line, linked into the board. Like the kernel, one requester per line. */
+static int sim_line_new(struct sim *sim, const char *entity, const char *chip,
+                        const char *line, bool output, bool active_low,
+                        struct hal_line **ret) {
+        _cleanup_(sim_line_freep) struct hal_line *l = NULL;
+        struct hal_line *other;
+
+        if (!chip || !line || !*chip || !*line)
+                return -EINVAL;
+        if (!entity)
+                entity = line;
+
+        other = sim_line_find(sim, chip, line);
+        if (other)
+                return log_entity_full(LOG_ERR, EBUSY, entity, NULL,
+                                       "%s: GPIO line %s of chip %s is in use by \"%s\" (%s)",
+                                       entity, line, chip, sim->consumer, other->entity);
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->event_fd[0] = l->event_fd[1] = -EBADF;
+        l->chip = strdup(chip);
+        l->line = strdup(line);
+        l->entity = strdup(entity);
+        if (!l->chip || !l->line || !l->entity)
+                return -ENOMEM;
+        l->output = output;
+        l->active_low = active_low;
+
+        l->sim = sim;
+        l->next = sim->lines;
+        if (sim->lines)
+                sim->lines->prev = l;
+        sim->lines = l;
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int sim_line_request_input(void *state, const struct hal_input_config *config,
+                                  struct hal_line **ret, int *ret_fd, bool *ret_kernel_debounce) {
+        struct sim *sim = state;
+        _cleanup_(sim_line_freep) struct hal_line *l = NULL;
+        int r;
+
+        r = sim_line_new(sim, config->name, config->chip, config->line,
+                         /* output= */ false, config->active_low, &l);
+        if (r < 0)
+                return r;
+
+        /* Non-blocking at both ends: the board never waits for the daemon, and
+         * hal.c reads until the pipe is empty. */
+        if (pipe2(l->event_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+
+        *ret_fd = l->event_fd[0];
+        *ret_kernel_debounce = false;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int sim_line_request_output(void *state, const struct hal_output_config *config,
+                                   struct hal_line **ret) {
+        struct sim *sim = state;
+        struct hal_line *l;
+        int r;
+
+        r = sim_line_new(sim, config->name, config->chip, config->line,
+                         /* output= */ true, config->active_low, &l);
+        if (r < 0)
+                return r;
+
+        /* Driven from the moment of the request, like a real output request. */
+        l->level = config->initial != config->active_low;
+        *ret = l;
+        return 0;
+}
+
+static int sim_line_read_events(struct hal_line *l, struct hal_raw_event *events, size_t n) {
+        ssize_t k;
+
+        if (l->output)
+                return -EINVAL;
+
+        k = read(l->event_fd[0], events, n * sizeof(*events));
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        /* Each event went in with one atomic write, so only whole ones come out. */
+        if ((size_t) k % sizeof(*events) != 0)
+                return -EIO;
+        return (int) ((size_t) k / sizeof(*events));
+}
+
+static int sim_line_get(struct hal_line *l) {
+        return l->level != l->active_low;
+}
+
+static int sim_line_set(struct hal_line *l, bool value) {
+        if (!l->output)
+                return -EPERM;
+        l->level = value != l->active_low;
+        return 0;
+}
+
+static void sim_line_release(struct hal_line *l) {
+        sim_line_free(l);
+}
+
+int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
+                    uint64_t now_usec) {
+        struct hal_line *l;
+        struct hal_raw_event ev;
+        ssize_t k;
+
+        l = sim_line_find(sim, chip, line);
+        if (!l || l->output)
+                return -ENOENT;
+        if (l->level == level)
+                return 0;
+
+        /* Zeroed padding: the bytes go through the kernel. */
+        memset(&ev, 0, sizeof(ev));
+        ev.value = level != l->active_low;
+        ev.timestamp_ns = now_usec * NSEC_PER_USEC;
+        k = write(l->event_fd[1], &ev, sizeof(ev));
+        if (k < 0)
+                return -errno;
+        if ((size_t) k != sizeof(ev))
+                return -EIO;    /* cannot happen below PIPE_BUF; never leave half an event */
+
+        l->level = level;
+        return 0;
+}
+
+int sim_line_level(struct sim *sim, const char *chip, const char *line) {
+        struct hal_line *l;
+
+        l = sim_line_find(sim, chip, line);
+        if (!l)
+                return -ENOENT;
+        return l->level;
+}
+
+/* ---- sensors ---- */
+
+struct sim_chip *sim_find_chip(struct sim *sim, const char *name) {
+        for (struct sim_device *d = sim->devices; d; d = d->next)
+                if (streq_ptr(sim_chip_name(d->chip), name))
+                        return d->chip;
+        return NULL;
+}
+
+/* One simulated device per sensor entity; it outlives the sensor's handle, so a
+ * sensor that is reopened finds the values the control socket set. */
+static int sim_device_get(struct sim *sim, const struct hal_sensor_config *config,
+                          struct sim_chip **ret) {
+        struct sim_device *d;
+        struct sim_chip *chip;
+        int r;
+
+        if (!config || !config->name)
+                return -EINVAL;
+
+        chip = sim_find_chip(sim, config->name);
+        if (chip) {
+                *ret = chip;
+                return 0;
+        }
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        r = sim_chip_new(config, &d->chip);
+        if (r < 0) {
+                free(d);
+                return r;
+        }
+        d->next = sim->devices;
+        sim->devices = d;
+        *ret = d->chip;
+        return 0;
+}
+
+static int sim_i2c_open(void *state, const char *bus, uint8_t address,
+                        const struct hal_sensor_config *config, struct i2c_dev **ret) {
+        struct sim_chip *chip;
+        struct i2c_dev *dev;
+        int r;
+
+        r = sim_device_get(state, config, &chip);
+        if (r < 0)
+                return r;
+        dev = sim_chip_i2c(chip);
+        if (!dev)
+                return -ENODEV;         /* a file device asked for over I2C */
+        *ret = dev;
+        return 0;
+}
+
+static int sim_file_read(void *state, const char *path, const struct hal_sensor_config *config,
+                         char *buf, size_t size) {
+        struct sim_chip *chip;
+        int r;
+
+        r = sim_device_get(state, config, &chip);
+        if (r < 0)
+                return r;
+        return sim_chip_read_file(chip, path, buf, size);
+}
+
+static int sim_on_drift(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct sim *sim = userdata;
+        int r;
+
+        for (struct sim_device *d = sim->devices; d; d = d->next)
+                sim_chip_drift(d->chip, &sim->drift_seed);
+
+        r = sd_event_source_set_time(s, usec + SIM_DRIFT_INTERVAL_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "sim: cannot rearm the drift timer: %m, values stay put");
+        return 0;
+}
+
+/* ---- the backend ---- */
+
+static void sim_done(void *state) {
+        struct sim *sim = state;
+
+        if (!sim)
+                return;
+
+        sim->control = sim_control_free(sim->control);
+        sim->drift_timer = sd_event_source_disable_unref(sim->drift_timer);
+
+        /* hal.c releases its lines first; these are only what it could not. */
+        while (sim->lines)
+                sim_line_free(sim->lines);
+
+        while (sim->devices) {
+                struct sim_device *d = sim->devices;
+
+                sim->devices = d->next;
+                sim_chip_free(d->chip);
+                free(d);
+        }
+
+        sd_event_unref(sim->event);
+        free(sim->consumer);
+        free(sim);
+}
+
+static void sim_donep(struct sim **sim) {
+        sim_done(*sim);
+}
+
+static int sim_init(sd_event *event, const struct hal_options *options, void **ret_state) {
+        _cleanup_(sim_donep) struct sim *sim = NULL;
+        uint64_t now;
+        int r;
+
+        sim = calloc(1, sizeof(*sim));
+        if (!sim)
+                return -ENOMEM;
+        sim->event = sd_event_ref(event);
+        sim->consumer = strdup(options->consumer ?: "iotgwd");
+        if (!sim->consumer)
+                return -ENOMEM;
+
+        if (options->sim_socket) {
+                r = sim_control_new(sim, event, options->sim_socket, &sim->control);
+                if (r < 0)
+                        return log_error_errno(r, "sim: cannot listen on %s: %m",
+                                               options->sim_socket);
+        }
+
+        if (options->sim_drift) {
+                r = sd_event_now(event, CLOCK_MONOTONIC, &now);
+                if (r < 0)
+                        return r;
+                /* Any seed will do; the time keeps two demo runs from looking alike. */
+                sim->drift_seed = (unsigned) now;
+                r = sd_event_add_time(event, &sim->drift_timer, CLOCK_MONOTONIC,
+                                      now + SIM_DRIFT_INTERVAL_USEC, 0, sim_on_drift, sim);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(sim->drift_timer, "sim-drift");
+        }
+
+        *ret_state = TAKE_PTR(sim);
+        return 0;
+}
+
+const struct hal_backend_ops hal_backend_sim = {
+        .name = "sim",
+        .init = sim_init,
+        .done = sim_done,
+        .line_request_input = sim_line_request_input,
+        .line_read_events = sim_line_read_events,
+        .line_request_output = sim_line_request_output,
+        .line_get = sim_line_get,
+        .line_set = sim_line_set,
+        .line_release = sim_line_release,
+        .i2c_open = sim_i2c_open,
+        .file_read = sim_file_read,
+};

@@ -1,0 +1,40 @@
+/* The simulated board's internals, shared by its two files: sim.c models the lines
+ * and sensors and implements the backend operations; sim-control.c serves the
+ * control socket through which tests and the demo drive the board. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct sim;
+struct sim_chip;
+struct sim_control;
+
+/** Drives the physical level of a requested input, as a test's wire would: an edge
+ * (timestamped `now_usec`, CLOCK_MONOTONIC) only if the level changes. -ENOENT if
+ * no input `line` on `chip` is requested; -EAGAIN if its event queue is full. */
+int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
+                    uint64_t now_usec);
+/** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
+int sim_line_level(struct sim *sim, const char *chip, const char *line);
+/** The simulated sensor device opened for entity `name`, or NULL. */
+struct sim_chip *sim_find_chip(struct sim *sim, const char *name);
+
+/** Listens on `path` (parent directories created, a stale socket replaced). */
+int sim_control_new(struct sim *sim, sd_event *event, const char *path,
+                    struct sim_control **ret);
+/** Closes every client and removes the socket; NULL-safe. */
+struct sim_control *sim_control_free(struct sim_control *control);
+
+/* The longest command line a client may send, newline included. */
+#define SIM_CONTROL_LINE_MAX 256
+/* Room for the longest reply, newline and NUL included. */
+#define SIM_CONTROL_REPLY_MAX 512
+
+/** Runs one command line (no newline; `len` bytes, which may include hostile
+ * bytes) at `now_usec` and writes the one-line reply, without newline, to `reply`.
+ * Returns 0 when the line was blank and deserves no reply, 1 otherwise. */
+int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t now_usec,
+                        char *reply, size_t size);

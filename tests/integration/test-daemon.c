@@ -1,0 +1,535 @@
+/* Integration tests of the whole daemon: a real mosquitto on a free loopback port, the
+ * real iotgwd binary on the simulated board, a real MQTT client as the user. */
+#include <check.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "broker.h"
+#include "daemon.h"
+
+#define WAIT_MS 15000
+
+static const char *const BOARD =
+        "[gateway]\n"
+        "name = t1\n"
+        "hal = sim\n"
+        "sim_socket = @SIMSOCK@\n"
+        "stats_interval = 1h\n"
+        "discovery = none\n"
+        "[mqtt]\n"
+        "host = 127.0.0.1\n"
+        "port = @PORT@\n"
+        "keepalive = 5\n"
+        "[input door]\n"
+        "chip = gpiochip0\n"
+        "line = GPIO17\n"
+        "[input bouncy]\n"
+        "chip = gpiochip0\n"
+        "line = 5\n"
+        "debounce_ms = 100\n"
+        "[output relay]\n"
+        "chip = gpiochip0\n"
+        "line = GPIO27\n"
+        "max_pulse_ms = 5000\n"
+        "[output lamp]\n"
+        "chip = gpiochip1\n"
+        "line = 3\n"
+        "initial = on\n"
+        "on_shutdown = off\n"
+        "[sensor climate]\n"
+        "driver = bme280\n"
+        "address = 0x76\n"
+        "interval = 200ms\n";
+
+static struct test_broker *broker;
+static struct daemon_proc daemon_;
+static struct test_client *client;
+
+static void setup(void) {
+        /* Persistent sessions survive a broker restart: see test_broker_restart. */
+        ck_assert_int_eq(test_broker_start("persistence true\n", &broker), 0);
+        ck_assert_int_eq(daemon_init(&daemon_, test_broker_port(broker)), 0);
+        ck_assert_int_eq(daemon_write_conf(&daemon_, BOARD), 0);
+        ck_assert_int_eq(test_client_new_with(test_broker_port(broker), "tester", false, true, &client), 0);
+        ck_assert_int_eq(test_client_subscribe(client, "iotgw/#"), 0);
+}
+
+static void teardown(void) {
+        daemon_stop(&daemon_);
+        client = test_client_free(client);
+        broker = test_broker_free(broker);
+}
+
+static void start_daemon(void) {
+        int r = daemon_start(&daemon_, WAIT_MS);
+
+        daemon_assert(&daemon_, r == 0);
+}
+
+/* Takes the oldest message on topic (with payload, unless NULL) from the inbox. */
+static bool wait_msg(const char *topic, const char *payload) {
+        return test_client_wait(client, topic, payload, WAIT_MS * UINT64_C(1000), NULL) == 0;
+}
+
+static struct test_message *wait_take(struct test_client *c, const char *topic, const char *payload) {
+        struct test_message *m = NULL;
+
+        if (test_client_wait(c, topic, payload, WAIT_MS * UINT64_C(1000), &m) < 0)
+                return NULL;
+        return m;
+}
+
+/* Drops everything received on topic so far. */
+static void drain(const char *topic) {
+        struct test_message *m;
+
+        while (test_client_take(client, topic, NULL, &m) == 0)
+                test_message_free(m);
+}
+
+static int publish(const char *topic, const char *payload) {
+        return publish(topic, payload, 1, false);
+}
+
+static void sim(const char *cmd, const char *expect) {
+        char reply[256];
+
+        daemon_assert(&daemon_, daemon_sim(&daemon_, cmd, reply, sizeof(reply)) == 0);
+        if (strcmp(reply, expect) != 0) {
+                daemon_dump_log(&daemon_);
+                ck_abort_msg("sim '%s' replied '%s', expected '%s'", cmd, reply, expect);
+        }
+}
+
+/* Start-up: READY=1, a status line, watchdog pings, status and every state retained. */
+START_TEST(test_startup) {
+        struct test_client *late;
+
+        start_daemon();
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "STATUS=", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "WATCHDOG=1", WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/lamp/state", "ON"));
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "STATUS=connected to 127.0.0.1", WAIT_MS) == 0);
+
+        /* Retained: a client that comes later sees the same. */
+        ck_assert_int_eq(test_client_new(test_broker_port(broker), &late), 0);
+        ck_assert_int_eq(test_client_subscribe(late, "iotgw/t1/+/state"), 0);
+        daemon_assert(&daemon_, test_client_wait(late, "iotgw/t1/lamp/state", "ON", WAIT_MS * UINT64_C(1000), NULL) == 0);
+        daemon_assert(&daemon_, test_client_wait(late, "iotgw/t1/door/state", "OFF", WAIT_MS * UINT64_C(1000), NULL) == 0);
+        test_client_free(late);
+}
+END_TEST
+
+/* An input edge on the simulated board becomes a retained state. */
+START_TEST(test_input_edge) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+        sim("set gpiochip0 GPIO17 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
+        sim("set gpiochip0 GPIO17 0", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+}
+END_TEST
+
+/* A bouncing input yields one change. */
+START_TEST(test_input_bounce) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/bouncy/state", "OFF"));
+        drain("iotgw/t1/bouncy/state");
+        /* Five edges in far less than the 100 ms debounce window, ending high. */
+        sim("set gpiochip0 5 1", "ok");
+        sim("set gpiochip0 5 0", "ok");
+        sim("set gpiochip0 5 1", "ok");
+        sim("set gpiochip0 5 0", "ok");
+        sim("set gpiochip0 5 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/bouncy/state", "ON"));
+        /* Then a marker change on another entity: everything before it has arrived. */
+        sim("set gpiochip0 GPIO17 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
+        /* Nothing else on the bouncy input: the ON above was its only change. */
+        {
+                struct test_message *m = NULL;
+                int r = test_client_take(client, "iotgw/t1/bouncy/state", NULL, &m);
+
+                ck_assert_msg(r == -EAGAIN, "unexpected extra state '%s'", m ? m->payload : "");
+        }
+}
+END_TEST
+
+/* ON, OFF, TOGGLE: the line follows and the new state is published. */
+START_TEST(test_output_commands) {
+        char reply[64];
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        drain("iotgw/t1/relay/state");
+
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        sim("get gpiochip0 GPIO27", "1");
+
+        drain("iotgw/t1/relay/state");
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "toggle"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        sim("get gpiochip0 GPIO27", "0");
+
+        drain("iotgw/t1/relay/state");
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "{\"state\":\"ON\"}"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+
+        /* /get republishes the current state. */
+        drain("iotgw/t1/relay/state");
+        ck_assert_int_eq(publish("iotgw/t1/relay/get", ""), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        (void) reply;
+}
+END_TEST
+
+/* A pulse turns the output on, then off by itself. */
+START_TEST(test_output_pulse) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        drain("iotgw/t1/relay/state");
+        ck_assert_int_eq(publish("iotgw/t1/relay/set",
+                                             "{\"state\":\"ON\",\"pulse_ms\":300}"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        sim("get gpiochip0 GPIO27", "0");
+}
+END_TEST
+
+static void expect_error(const char *topic, const char *payload, size_t len, const char *fragment) {
+        struct test_message *m;
+        json_object *root, *t, *e;
+
+        ck_assert_int_eq(test_client_publish_raw(client, topic, payload, len, 1, false), 0);
+        m = wait_take(client, "iotgw/t1/error", NULL);
+        daemon_assert(&daemon_, m);
+        root = json_tokener_parse(m->payload);
+        ck_assert_msg(root, "error payload is not JSON: %s", m->payload);
+        ck_assert(json_object_object_get_ex(root, "topic", &t));
+        ck_assert(json_object_object_get_ex(root, "error", &e));
+        ck_assert_str_eq(json_object_get_string(t), topic);
+        ck_assert_msg(strstr(json_object_get_string(e), fragment), "error '%s' lacks '%s'",
+                      json_object_get_string(e), fragment);
+        json_object_put(root);
+        test_message_free(m);
+}
+
+/* Bad commands are answered on BASE/error and never stop the daemon. */
+START_TEST(test_bad_commands) {
+        char big[4096];
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+
+        expect_error("iotgw/t1/nosuch/set", "ON", 2, "unknown entity");
+        expect_error("iotgw/t1/relay/set", "BLINK", 5, "");
+        expect_error("iotgw/t1/relay/set", "\xff\xfe", 2, "UTF-8");
+        memset(big, 'A', sizeof(big));
+        expect_error("iotgw/t1/relay/set", big, sizeof(big), "");
+        expect_error("iotgw/t1/relay/set", "{\"state\":\"ON\",\"pulse_ms\":999999}", 33, "pulse_ms");
+        expect_error("iotgw/t1/door/set", "ON", 2, "not an output");
+
+        /* Still alive and obeying. */
+        drain("iotgw/t1/relay/state");
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(daemon_signal(&daemon_, 0), 0);
+}
+END_TEST
+
+/* MQTT 5 request/response: the reply goes to the response topic with the correlation data. */
+START_TEST(test_response_topic) {
+        struct test_message *m;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(test_client_subscribe(client, "replies/#"), 0);
+        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "BOGUS", "replies/me", "corr-42"), 0);
+        m = wait_take(client, "replies/me", NULL);
+        daemon_assert(&daemon_, m);
+        ck_assert_msg(strstr(m->payload, "\"error\""), "reply: %s", m->payload);
+        ck_assert_str_eq(m->correlation, "corr-42");
+        test_message_free(m);
+
+        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "ON", "replies/me", "corr-43"), 0);
+        m = wait_take(client, "replies/me", NULL);
+        daemon_assert(&daemon_, m);
+        ck_assert_str_eq(m->correlation, "corr-43");
+        ck_assert_msg(strstr(m->payload, "\"ON\""), "reply: %s", m->payload);
+        test_message_free(m);
+}
+END_TEST
+
+/* The broker publishes the last will when the daemon dies without saying goodbye. */
+START_TEST(test_last_will) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGKILL), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "offline"));
+}
+END_TEST
+
+static double temperature_of(const char *payload, char ts[32]) {
+        json_object *root = json_tokener_parse(payload), *t, *v;
+        double value;
+
+        ck_assert_msg(root, "not JSON: %s", payload);
+        ck_assert(json_object_object_get_ex(root, "temperature", &v));
+        ck_assert(json_object_object_get_ex(root, "ts", &t));
+        value = json_object_get_double(v);
+        snprintf(ts, 32, "%s", json_object_get_string(t));
+        json_object_put(root);
+        return value;
+}
+
+/* A broker restart: the daemon reconnects, resubscribes (commands work again), and
+ * readings taken while the broker was away are delivered afterwards, in order, with
+ * the time they were taken. The test client keeps a persistent session on a broker
+ * with persistence, so it gets everything whenever either side reconnects first. */
+START_TEST(test_broker_restart) {
+        char ts[32], last_ts[32] = "";
+        int n_315 = 0, n_325 = 0;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+
+        ck_assert_int_eq(test_broker_stop(broker), 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "STATUS=connecting", WAIT_MS) == 0);
+
+        sim("sensor climate temperature 31.5", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "\"temperature\":31.50", WAIT_MS) == 0);
+        sim("sensor climate temperature 32.5", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "\"temperature\":32.50", WAIT_MS) == 0);
+
+        ck_assert_int_eq(test_broker_restart(broker), 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "STATUS=connected", WAIT_MS) == 0);
+
+        /* In order: every 31.5 before the first 32.5, timestamps never going back. */
+        while (n_325 == 0) {
+                struct test_message *m = wait_take(client, "iotgw/t1/climate/state", NULL);
+                double t;
+
+                daemon_assert(&daemon_, m);
+                t = temperature_of(m->payload, ts);
+                ck_assert_msg(strcmp(ts, last_ts) >= 0, "ts went back: %s after %s", ts, last_ts);
+                snprintf(last_ts, sizeof(last_ts), "%s", ts);
+                if (t > 31.4 && t < 31.6)
+                        n_315++;
+                else if (t > 32.4 && t < 32.6)
+                        n_325++;
+                else
+                        ck_assert_msg(n_315 == 0, "unexpected %s after a 31.5 reading", m->payload);
+                test_message_free(m);
+        }
+        ck_assert_int_ge(n_315, 1);
+
+        /* Subscriptions were renewed: commands work again. */
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        sim("get gpiochip0 GPIO27", "1");
+}
+END_TEST
+
+/* A simulated sensor's value comes back through the real driver as JSON. */
+START_TEST(test_sensor_value) {
+        struct test_message *m;
+        char ts[32];
+
+        start_daemon();
+        sim("sensor climate temperature 18.25", "ok");
+        sim("sensor climate humidity 61", "ok");
+        for (;;) {
+                m = wait_take(client, "iotgw/t1/climate/state", NULL);
+                daemon_assert(&daemon_, m);
+                if (strstr(m->payload, "\"temperature\":18.25"))
+                        break;
+                test_message_free(m);
+        }
+        ck_assert_msg(strstr(m->payload, "\"humidity\":61.0"), "payload %s", m->payload);
+        ck_assert_msg(strstr(m->payload, "\"pressure\":"), "payload %s", m->payload);
+        ck_assert_double_eq_tol(temperature_of(m->payload, ts), 18.25, 0.001);
+        ck_assert_int_eq((int) strlen(ts), 24);
+        test_message_free(m);
+        sim("sensor climate temperature 99", "error: out of range");
+        sim("sensor nosuch temperature 20", "error: unknown sensor nosuch");
+}
+END_TEST
+
+/* A failing sensor keeps the daemon alive, is counted and logged, and recovers. */
+START_TEST(test_sensor_failure) {
+        struct test_message *m;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+        sim("fail climate on", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor climate (bme280): read failed", WAIT_MS) == 0);
+        drain("iotgw/t1/climate/state");
+
+        /* Alive: commands still work, and the stats count the failures. */
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(publish("iotgw/t1/stats/get", ""), 0);
+        m = wait_take(client, "iotgw/t1/stats", NULL);
+        daemon_assert(&daemon_, m);
+        ck_assert_msg(!strstr(m->payload, "\"read_errors\":0,"), "stats: %s", m->payload);
+        test_message_free(m);
+
+        sim("sensor climate temperature 23.75", "ok");
+        sim("fail climate off", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor climate: reading again after", WAIT_MS) == 0);
+        for (;;) {
+                m = wait_take(client, "iotgw/t1/climate/state", NULL);
+                daemon_assert(&daemon_, m);
+                if (strstr(m->payload, "\"temperature\":23.75"))
+                        break;
+                test_message_free(m);
+        }
+        test_message_free(m);
+}
+END_TEST
+
+static const char *const RELOADED =
+        "[gateway]\n"
+        "name = t1\n"
+        "hal = sim\n"
+        "sim_socket = @SIMSOCK@\n"
+        "stats_interval = 1h\n"
+        "discovery = none\n"
+        "[mqtt]\n"
+        "host = 127.0.0.1\n"
+        "port = @PORT@\n"
+        "keepalive = 5\n"
+        "[input door]\n"
+        "chip = gpiochip0\n"
+        "line = GPIO17\n"
+        "[input window]\n"
+        "chip = gpiochip0\n"
+        "line = 6\n"
+        "[output relay]\n"
+        "chip = gpiochip0\n"
+        "line = GPIO27\n"
+        "max_pulse_ms = 5000\n";
+
+/* SIGHUP with a good file: new entities appear, unchanged outputs keep their level. */
+START_TEST(test_reload_good) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+
+        ck_assert_int_eq(daemon_write_conf(&daemon_, RELOADED), 0);
+        daemon_notify_reset(&daemon_);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "RELOADING=1", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/window/state", "OFF"));
+        sim("get gpiochip0 GPIO27", "1");
+        sim("set gpiochip0 6 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/window/state", "ON"));
+        /* The removed output is gone: commands to it are errors now. */
+        ck_assert_int_eq(publish("iotgw/t1/lamp/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/error", NULL));
+}
+END_TEST
+
+/* SIGHUP with a broken file: every error logged with FILE:LINE, the old one keeps running. */
+START_TEST(test_reload_bad) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nname = t1\nbogus_key = 1\n[input x]\nchip = c\n"), 0);
+        daemon_notify_reset(&daemon_);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "keeping the running configuration", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "iotgwd.conf:3:"));
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        sim("set gpiochip0 GPIO17 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
+}
+END_TEST
+
+/* SIGTERM: outputs to their on_shutdown state, "offline", exit 0. */
+START_TEST(test_sigterm) {
+        int status = -1;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/lamp/state", "ON"));
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGTERM), 0);
+        daemon_assert(&daemon_, daemon_wait_exit(&daemon_, WAIT_MS, &status) == 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/lamp/state", "OFF"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "offline"));
+        daemon_assert(&daemon_, strstr(daemon_.notify_seen, "STOPPING=1") != NULL);
+}
+END_TEST
+
+/* --check says OK or lists every problem; a bad file at start exits with 78. */
+START_TEST(test_check_and_exit_status) {
+        char *check[] = { (char *) "--check", NULL };
+        int status = -1;
+
+        ck_assert_int_eq(daemon_spawn(&daemon_, check), 0);
+        ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "configuration OK"));
+
+        ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nqueue_max_messages = 10x\n[nonsense]\n"), 0);
+        ck_assert_int_eq(daemon_spawn(&daemon_, check), 0);
+        ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "iotgwd.conf:2:"));
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "iotgwd.conf:3:"));
+
+        ck_assert_int_eq(daemon_spawn(&daemon_, NULL), 0);
+        ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status 0x%x", status);
+}
+END_TEST
+
+static Suite *daemon_suite(void) {
+        Suite *s = suite_create("daemon");
+        TCase *tc = tcase_create("daemon");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_startup);
+        tcase_add_test(tc, test_input_edge);
+        tcase_add_test(tc, test_input_bounce);
+        tcase_add_test(tc, test_output_commands);
+        tcase_add_test(tc, test_output_pulse);
+        tcase_add_test(tc, test_bad_commands);
+        tcase_add_test(tc, test_response_topic);
+        tcase_add_test(tc, test_last_will);
+        tcase_add_test(tc, test_broker_restart);
+        tcase_add_test(tc, test_sensor_value);
+        tcase_add_test(tc, test_sensor_failure);
+        tcase_add_test(tc, test_reload_good);
+        tcase_add_test(tc, test_reload_bad);
+        tcase_add_test(tc, test_sigterm);
+        tcase_add_test(tc, test_check_and_exit_status);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(daemon_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,842 @@
+/* Unit tests for hal.c on the simulated board: inputs, outputs and debounce driven
+ * through the control socket, the way the integration tests and the demo drive them.
+ * Every wait runs the event loop until the expected thing happened, with a generous
+ * deadline; nothing sleeps. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal-backend.h"
+#include "hal.h"
+#include "macro.h"
+
+#define DEADLINE_USEC (20 * USEC_PER_SEC)
+#define HELP_PREFIX "commands: "
+
+struct recorder {
+        unsigned n;
+        bool values[64];
+        uint64_t timestamps[64];
+        struct hal_input *input;
+        void *userdata_seen;
+};
+
+struct client {
+        int fd;
+        size_t len;
+        char buf[8192];
+};
+
+struct ctx {
+        sd_event *event;
+        struct hal *hal;
+        char dir[64];
+        char socket[128];
+};
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        ck_assert_int_eq(clock_gettime(clock, &ts), 0);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static void on_change(struct hal_input *input, bool value, uint64_t timestamp_usec, void *userdata) {
+        struct recorder *rec = userdata;
+
+        ck_assert_uint_lt(rec->n, ELEMENTSOF(rec->values));
+        rec->values[rec->n] = value;
+        rec->timestamps[rec->n] = timestamp_usec;
+        rec->input = input;
+        rec->userdata_seen = userdata;
+        rec->n++;
+}
+
+static void ctx_open(struct ctx *c, const char *socket_name) {
+        struct hal_options o = { .backend = "sim", .consumer = "test" };
+
+        memset(c, 0, sizeof(*c));
+        strcpy(c->dir, "/tmp/test-hal-sim.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(c->dir));
+        snprintf(c->socket, sizeof(c->socket), "%s/%s", c->dir, socket_name);
+        o.sim_socket = c->socket;
+
+        ck_assert_int_eq(sd_event_new(&c->event), 0);
+        ck_assert_int_eq(hal_new(c->event, &o, &c->hal), 0);
+}
+
+/* Removes the socket's directories; the socket itself is gone with the HAL. */
+static void ctx_close(struct ctx *c) {
+        char path[256];
+
+        c->hal = hal_free(c->hal);
+        ck_assert_int_eq(access(c->socket, F_OK), -1);
+        ck_assert_int_eq(errno, ENOENT);
+
+        for (;;) {
+                char *slash;
+
+                strcpy(path, c->socket);
+                slash = strrchr(path, '/');
+                *slash = '\0';
+                if (strlen(path) <= strlen(c->dir))
+                        break;
+                ck_assert_int_eq(rmdir(path), 0);
+                strcpy(c->socket, path);
+        }
+        ck_assert_int_eq(rmdir(c->dir), 0);
+        c->event = sd_event_unref(c->event);
+}
+
+static void loop_once(struct ctx *c, uint64_t deadline) {
+        ck_assert_msg(now_usec(CLOCK_MONOTONIC) < deadline, "timed out waiting");
+        ck_assert_int_ge(sd_event_run(c->event, 100 * USEC_PER_MSEC), 0);
+}
+
+static void client_connect(struct ctx *c, struct client *cl) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        memset(cl, 0, sizeof(*cl));
+        strcpy(sa.sun_path, c->socket);
+        cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(cl->fd, 0);
+        /* A local stream socket connects at once, into the listen backlog. */
+        ck_assert_int_eq(connect(cl->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+}
+
+static void client_close(struct client *cl) {
+        close(cl->fd);
+        cl->fd = -1;
+}
+
+/* Writes everything, running the loop whenever the socket is full. */
+static void client_send_len(struct ctx *c, struct client *cl, const char *s, size_t len) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+
+        while (len > 0) {
+                ssize_t k = send(cl->fd, s, len, MSG_NOSIGNAL);
+
+                if (k < 0) {
+                        ck_assert_int_eq(errno, EAGAIN);
+                        loop_once(c, deadline);
+                        continue;
+                }
+                s += k;
+                len -= (size_t) k;
+        }
+}
+
+static void client_send(struct ctx *c, struct client *cl, const char *s) {
+        client_send_len(c, cl, s, strlen(s));
+}
+
+/* Takes the next reply line, running the loop until it has arrived. */
+static void client_line(struct ctx *c, struct client *cl, char *line, size_t size) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+
+        for (;;) {
+                char *nl = memchr(cl->buf, '\n', cl->len);
+                ssize_t k;
+
+                if (nl) {
+                        size_t n = (size_t) (nl - cl->buf);
+
+                        ck_assert_uint_lt(n, size);
+                        memcpy(line, cl->buf, n);
+                        line[n] = '\0';
+                        memmove(cl->buf, nl + 1, cl->len - n - 1);
+                        cl->len -= n + 1;
+                        return;
+                }
+
+                ck_assert_uint_lt(cl->len, sizeof(cl->buf));
+                k = recv(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - cl->len, 0);
+                if (k > 0) {
+                        cl->len += (size_t) k;
+                        continue;
+                }
+                ck_assert_msg(k < 0 && errno == EAGAIN, "control socket closed");
+                loop_once(c, deadline);
+        }
+}
+
+static void command(struct ctx *c, struct client *cl, const char *cmd, const char *expect) {
+        char line[1024];
+
+        client_send(c, cl, cmd);
+        client_send(c, cl, "\n");
+        client_line(c, cl, line, sizeof(line));
+        ck_assert_str_eq(line, expect);
+}
+
+static void run_until_count(struct ctx *c, const struct recorder *rec, unsigned n) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+
+        while (rec->n < n)
+                loop_once(c, deadline);
+}
+
+static struct hal_input *request_input(struct ctx *c, const char *line, bool active_low,
+                                       enum hal_edge edge, uint64_t debounce_usec,
+                                       struct recorder *rec) {
+        struct hal_input_config ic = {
+                .name = "button",
+                .chip = "gpiochip0",
+                .line = line,
+                .active_low = active_low,
+                .edge = edge,
+                .debounce_usec = debounce_usec,
+        };
+        struct hal_input *in = NULL;
+
+        ck_assert_int_eq(hal_input_request(c->hal, &ic, on_change, rec, &in), 0);
+        ck_assert_ptr_nonnull(in);
+        return in;
+}
+
+START_TEST(test_backend_selection) {
+        struct hal_options o = { .backend = "nope" };
+        sd_event *e = NULL;
+        struct hal *hal = NULL;
+        int r;
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(hal_new(e, &o, &hal), -EINVAL);
+        ck_assert_ptr_null(hal);
+
+        o.backend = "sim";
+        ck_assert_int_eq(hal_new(e, &o, &hal), 0);
+        ck_assert_str_eq(hal_backend_name(hal), "sim");
+        hal = hal_free(hal);
+        ck_assert_ptr_null(hal);
+
+        o.backend = "gpiod";
+        r = hal_new(e, &o, &hal);
+#if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)
+        ck_assert_int_eq(r, 0);
+#ifdef HAVE_GPIOD_V2
+        ck_assert_str_eq(hal_backend_name(hal), "gpiod-v2");
+#else
+        ck_assert_str_eq(hal_backend_name(hal), "gpiod-v1");
+#endif
+        hal = hal_free(hal);
+#else
+        ck_assert_int_eq(r, -EOPNOTSUPP);
+#endif
+        sd_event_unref(e);
+}
+END_TEST
+
+START_TEST(test_input_plain) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        uint64_t before, after;
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        ck_assert(!hal_input_value(in));
+        ck_assert(!hal_input_kernel_debounce(in));
+        client_connect(&c, &cl);
+
+        before = now_usec(CLOCK_REALTIME);
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 1);
+        after = now_usec(CLOCK_REALTIME);
+        ck_assert(rec.values[0]);
+        ck_assert(hal_input_value(in));
+        ck_assert_ptr_eq(rec.input, in);
+        ck_assert_ptr_eq(rec.userdata_seen, &rec);
+        /* A wall-clock time of the edge, not of the loop's wake-up; allow for a clock
+         * step by a second either way. */
+        ck_assert_uint_ge(rec.timestamps[0] + USEC_PER_SEC, before);
+        ck_assert_uint_le(rec.timestamps[0], after + USEC_PER_SEC);
+
+        command(&c, &cl, "get gpiochip0 17", "1");
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 2);
+        ck_assert(!rec.values[1]);
+        ck_assert(!hal_input_value(in));
+        command(&c, &cl, "get gpiochip0 17", "0");
+
+        /* The same level again is no edge. A later real edge is the next report. */
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 3);
+        ck_assert(rec.values[2]);
+        ck_assert_uint_eq(rec.n, 3);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_active_low) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+
+        ctx_open(&c, "sim.sock");
+        /* Lines start physically low: an active-low input starts logically 1. */
+        in = request_input(&c, "GPIO22", true, HAL_EDGE_BOTH, 0, &rec);
+        ck_assert(hal_input_value(in));
+        client_connect(&c, &cl);
+
+        command(&c, &cl, "get gpiochip0 GPIO22", "0");
+        command(&c, &cl, "set gpiochip0 GPIO22 1", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(!rec.values[0]);
+        ck_assert(!hal_input_value(in));
+        command(&c, &cl, "get gpiochip0 GPIO22", "1");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_debounce_bounce) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        char line[64];
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "4", false, HAL_EDGE_BOTH, 50 * USEC_PER_MSEC, &rec);
+        ck_assert(!hal_input_kernel_debounce(in));
+        client_connect(&c, &cl);
+
+        /* A bounce back to the reported level in one burst: nothing to report. */
+        client_send(&c, &cl, "set gpiochip0 4 1\nset gpiochip0 4 0\n");
+        for (int i = 0; i < 2; i++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert_str_eq(line, "ok");
+        }
+
+        /* A bouncing press: one change, once the level has held for the window. */
+        client_send(&c, &cl, "set gpiochip0 4 1\nset gpiochip0 4 0\nset gpiochip0 4 1\n");
+        for (int i = 0; i < 3; i++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert_str_eq(line, "ok");
+        }
+        run_until_count(&c, &rec, 1);
+        ck_assert(rec.values[0]);
+        ck_assert(hal_input_value(in));
+
+        /* A round trip later nothing more has come. */
+        command(&c, &cl, "get gpiochip0 4", "1");
+        ck_assert_uint_eq(rec.n, 1);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_edge_filter) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        uint64_t deadline;
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "5", false, HAL_EDGE_RISING, 0, &rec);
+        client_connect(&c, &cl);
+
+        command(&c, &cl, "set gpiochip0 5 1", "ok");
+        command(&c, &cl, "set gpiochip0 5 0", "ok");
+        command(&c, &cl, "set gpiochip0 5 1", "ok");
+        run_until_count(&c, &rec, 2);
+        ck_assert(rec.values[0]);
+        ck_assert(rec.values[1]);
+
+        /* Falling edges are not reported, but the value follows them. */
+        command(&c, &cl, "set gpiochip0 5 0", "ok");
+        deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        while (hal_input_value(in))
+                loop_once(&c, deadline);
+        ck_assert_uint_eq(rec.n, 2);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_output) {
+        struct ctx c;
+        struct client cl;
+        struct hal_output_config oc = {
+                .name = "relay",
+                .chip = "gpiochip1",
+                .line = "RELAY1",
+                .initial = true,
+        };
+        struct hal_output *out = NULL, *inv = NULL;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), 0);
+        ck_assert(hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+
+        ck_assert_int_eq(hal_output_set(out, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        ck_assert_int_eq(hal_output_set(out, false), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        ck_assert_int_eq(hal_output_set(out, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+
+        /* Active low: logical 1 drives the line low. */
+        oc.line = "7";
+        oc.active_low = true;
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &inv), 0);
+        command(&c, &cl, "get gpiochip1 7", "0");
+        ck_assert_int_eq(hal_output_set(inv, false), 0);
+        command(&c, &cl, "get gpiochip1 7", "1");
+
+        /* Outputs are driven by the daemon, not by the test's wire. */
+        command(&c, &cl, "set gpiochip1 RELAY1 0", "error: no input gpiochip1 RELAY1");
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+
+        /* Released lines are gone from the board. */
+        out = hal_output_free(out);
+        command(&c, &cl, "get gpiochip1 RELAY1", "error: no line gpiochip1 RELAY1");
+
+        client_close(&cl);
+        hal_output_free(inv);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_busy) {
+        struct ctx c;
+        struct recorder rec = {};
+        struct hal_input *in, *again = NULL;
+        struct hal_input_config ic = { .name = "second", .chip = "gpiochip0", .line = "17" };
+        struct hal_output_config oc = { .name = "out", .chip = "gpiochip0", .line = "17" };
+        struct hal_output *out = NULL;
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), -EBUSY);
+        ck_assert_ptr_null(again);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), -EBUSY);
+        ck_assert_ptr_null(out);
+
+        /* The same offset on another chip is another line. */
+        ic.chip = "gpiochip1";
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), 0);
+        again = hal_input_free(again);
+
+        hal_input_free(in);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), 0);
+        hal_output_free(out);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_bad_commands) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        char big[1200], line[1024];
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+
+        command(&c, &cl, "frobnicate", "error: unknown command");
+        command(&c, &cl, "help me", "error: unknown command");
+        command(&c, &cl, "set", "error: usage: set CHIP LINE 0|1");
+        command(&c, &cl, "set gpiochip0 17", "error: usage: set CHIP LINE 0|1");
+        command(&c, &cl, "set gpiochip0 17 2", "error: usage: set CHIP LINE 0|1");
+        command(&c, &cl, "set gpiochip0 17 1 1", "error: usage: set CHIP LINE 0|1");
+        command(&c, &cl, "set gpiochip0 17 01", "error: usage: set CHIP LINE 0|1");
+        command(&c, &cl, "set gpiochip0 18 1", "error: no input gpiochip0 18");
+        command(&c, &cl, "get gpiochip9 17", "error: no line gpiochip9 17");
+        command(&c, &cl, "get gpiochip0", "error: usage: get CHIP LINE");
+        command(&c, &cl, "a b c d e f g", "error: too many arguments");
+        command(&c, &cl, "sensor nosuch temperature 20", "error: unknown sensor nosuch");
+        command(&c, &cl, "sensor nosuch temperature", "error: usage: sensor NAME QUANTITY VALUE");
+        command(&c, &cl, "fail nosuch on", "error: unknown sensor nosuch");
+        command(&c, &cl, "fail nosuch maybe", "error: usage: fail NAME on|off");
+        command(&c, &cl, "get\x1b[2J gpiochip0", "error: invalid character");
+        client_send_len(&c, &cl, "get gpiochip0\0 17\n", 18);
+        client_line(&c, &cl, line, sizeof(line));
+        ck_assert_str_eq(line, "error: invalid character");
+
+        /* Blank lines get no reply; CRLF and extra blanks are tolerated. */
+        client_send(&c, &cl, "\n   \n\t\n");
+        command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
+        command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
+                "sensor NAME QUANTITY VALUE; fail NAME on|off; help");
+
+        /* 255 characters and the newline fit the 256-byte line buffer ... */
+        memset(big, 'x', 255);
+        big[255] = '\0';
+        command(&c, &cl, big, "error: unknown command");
+        /* ... one more does not. */
+        memset(big, 'x', 256);
+        big[256] = '\0';
+        command(&c, &cl, big, "error: line too long");
+        command(&c, &cl, "get gpiochip0 17", "0");
+
+        /* A line far longer than the buffer, sent in pieces: one error, then the
+         * rest of it is discarded up to its newline. */
+        memset(big, 'y', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        client_send(&c, &cl, big);
+        client_send(&c, &cl, big);
+        command(&c, &cl, "zzz", "error: line too long");
+        command(&c, &cl, "get gpiochip0 17", "0");
+
+        /* Nothing a client sent changed the input. */
+        ck_assert_uint_eq(rec.n, 0);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_several_clients) {
+        struct ctx c;
+        struct client a, b, d;
+        struct recorder rec = {};
+        struct hal_input *in;
+        char line[256];
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "3", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &a);
+        client_connect(&c, &b);
+        client_connect(&c, &d);
+
+        /* Commands in flight from several clients at once, each answered in turn. */
+        client_send(&c, &a, "set gpiochip0 3 1\n");
+        client_send(&c, &b, "get gpiochip0 3\nhelp\n");
+        client_send(&c, &d, "get gpiochip0");   /* half a line, for now */
+        client_line(&c, &a, line, sizeof(line));
+        ck_assert_str_eq(line, "ok");
+        client_line(&c, &b, line, sizeof(line));
+        /* b's get may have run before or after a's set. */
+        ck_assert(streq(line, "0") || streq(line, "1"));
+        client_line(&c, &b, line, sizeof(line));
+        ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+
+        /* One client leaving does not disturb the others. */
+        client_close(&a);
+        client_send(&c, &d, " 3\n");
+        client_line(&c, &d, line, sizeof(line));
+        ck_assert_str_eq(line, "1");
+        command(&c, &b, "set gpiochip0 3 0", "ok");
+        run_until_count(&c, &rec, 2);
+
+        client_close(&b);
+        client_close(&d);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_client_not_reading) {
+        struct ctx c;
+        struct client cl;
+        char line[256];
+        const unsigned n = 20000;
+        unsigned sent = 0, got = 0;
+        uint64_t deadline;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+
+        /* Far more replies than the socket buffers hold: the board must stop reading
+         * while its replies back up, and lose none of them once they drain. */
+        deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        while (sent < n) {
+                if (send(cl.fd, "help\n", 5, MSG_NOSIGNAL) == 5) {
+                        sent++;
+                        continue;
+                }
+                ck_assert_int_eq(errno, EAGAIN);
+                /* Stuck: read a few replies, as a slow client would. */
+                for (int i = 0; i < 100 && got < sent; i++, got++) {
+                        client_line(&c, &cl, line, sizeof(line));
+                        ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+                }
+                loop_once(&c, deadline);
+        }
+        for (; got < n; got++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+        }
+        command(&c, &cl, "get gpiochip0 1", "error: no line gpiochip0 1");
+
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_client_half_close) {
+        struct ctx c;
+        struct client cl;
+        char line[256];
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+
+        /* "printf 'help' | nc -N": the last line has no newline, the client shuts
+         * down its side and still gets the reply. */
+        client_send(&c, &cl, "frobnicate\nhelp");
+        ck_assert_int_eq(shutdown(cl.fd, SHUT_WR), 0);
+        client_line(&c, &cl, line, sizeof(line));
+        ck_assert_str_eq(line, "error: unknown command");
+        client_line(&c, &cl, line, sizeof(line));
+        ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_free_with_requests_held) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_output_config oc = { .name = "led", .chip = "c", .line = "1" };
+        struct hal_output *out;
+
+        /* Parent directories are created; everything still held is released by
+         * hal_free() (the leak checkers watch this test). */
+        ctx_open(&c, "run/iotgwd/sim.sock");
+        request_input(&c, "2", false, HAL_EDGE_BOTH, 20 * USEC_PER_MSEC, &rec);
+        request_input(&c, "3", true, HAL_EDGE_BOTH, 0, &rec);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), 0);
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 2 1", "ok");
+
+        ctx_close(&c);
+        client_close(&cl);
+}
+END_TEST
+
+START_TEST(test_socket_path) {
+        struct hal_options o = { .backend = "sim" };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char dir[] = "/tmp/test-hal-sim.XXXXXX", path[128], longpath[200];
+        struct hal *hal = NULL;
+        sd_event *e = NULL;
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        snprintf(path, sizeof(path), "%s/sim.sock", dir);
+        o.sim_socket = path;
+
+        /* A socket left behind by a crashed run is replaced. */
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        ck_assert_int_ge(fd, 0);
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        close(fd);
+        ck_assert_int_eq(hal_new(e, &o, &hal), 0);
+        hal = hal_free(hal);
+        ck_assert_int_eq(access(path, F_OK), -1);
+
+        /* Anything else at the path is not ours to remove. */
+        fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        ck_assert_int_eq(hal_new(e, &o, &hal), -EEXIST);
+        ck_assert_int_eq(access(path, F_OK), 0);
+        ck_assert_int_eq(unlink(path), 0);
+
+        /* Longer than an AF_UNIX address can hold. */
+        memset(longpath, 'a', sizeof(longpath) - 1);
+        longpath[0] = '/';
+        longpath[sizeof(longpath) - 1] = '\0';
+        o.sim_socket = longpath;
+        ck_assert_int_eq(hal_new(e, &o, &hal), -ENAMETOOLONG);
+
+        ck_assert_int_eq(rmdir(dir), 0);
+        sd_event_unref(e);
+}
+END_TEST
+
+START_TEST(test_backend_edges) {
+        struct ctx c;
+        struct client cl;
+        struct hal_input_config ic = { .name = "raw", .chip = "chip", .line = "9", .active_low = true };
+        struct hal_raw_event ev[8];
+        struct hal_line *line = NULL;
+        void *state = NULL;
+        uint64_t before, after;
+        bool kernel_debounce = true;
+        int fd = -1;
+
+        /* Below hal.c, which would hide a spurious edge behind its debouncer: the
+         * board writes one raw event per change of level, none for a repeat. */
+        ctx_open(&c, "sim.sock");
+        c.hal = hal_free(c.hal);
+        {
+                struct hal_options o = { .backend = "sim", .sim_socket = c.socket };
+
+                ck_assert_int_eq(hal_backend_sim.init(c.event, &o, &state), 0);
+        }
+        ck_assert_int_eq(hal_backend_sim.line_request_input(state, &ic, &line, &fd,
+                                                            &kernel_debounce), 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert(!kernel_debounce);
+        ck_assert_int_eq(hal_backend_sim.line_get(line), 1);
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 0);
+
+        client_connect(&c, &cl);
+        before = now_usec(CLOCK_MONOTONIC);
+        command(&c, &cl, "set chip 9 1", "ok");
+        command(&c, &cl, "set chip 9 1", "ok");
+        after = now_usec(CLOCK_MONOTONIC);
+        ck_assert_int_eq(hal_backend_sim.line_get(line), 0);
+
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 1);
+        ck_assert(!ev[0].value);        /* active low: physical 1 is logical 0 */
+        ck_assert_uint_ge(ev[0].timestamp_ns, before * NSEC_PER_USEC);
+        ck_assert_uint_le(ev[0].timestamp_ns, after * NSEC_PER_USEC);
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 0);
+
+        command(&c, &cl, "set chip 9 0", "ok");
+        command(&c, &cl, "set chip 9 1", "ok");
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 2);
+        ck_assert(ev[0].value);
+        ck_assert(!ev[1].value);
+        ck_assert_uint_le(ev[0].timestamp_ns, ev[1].timestamp_ns);
+
+        client_close(&cl);
+        hal_backend_sim.line_release(line);
+        hal_backend_sim.done(state);
+        ck_assert_int_eq(access(c.socket, F_OK), -1);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_gpiod_missing_chip) {
+#if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)
+        struct hal_options o = { .backend = "gpiod", .consumer = "test" };
+        struct hal_input_config ic = { .name = "in", .chip = "iotgwd-test-no-such-chip", .line = "1" };
+        struct hal_output_config oc = { .name = "out", .chip = "gpiochip-iotgwd-test", .line = "LED" };
+        struct recorder rec = {};
+        struct hal_input *in = NULL;
+        struct hal_output *out = NULL;
+        struct hal *hal = NULL;
+        sd_event *e = NULL;
+
+        /* No hardware needed: a chip that no label, name or path matches. */
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(hal_new(e, &o, &hal), 0);
+        ck_assert_int_eq(hal_input_request(hal, &ic, on_change, &rec, &in), -ENOENT);
+        ck_assert_ptr_null(in);
+        ck_assert_int_eq(hal_output_request(hal, &oc, &out), -ENOENT);
+        ck_assert_ptr_null(out);
+        hal_free(hal);
+        sd_event_unref(e);
+#endif
+}
+END_TEST
+
+START_TEST(test_sensor_commands) {
+        struct hal_options o = { .backend = "sim", .consumer = "test", .sim_drift = true };
+        struct hal_sensor_config sc = {
+                .name = "climate",
+                .driver = "bme280",
+                .bus = "/dev/i2c-1",
+                .address = -1,
+                .decimals = -1,
+        };
+        struct hal_sensor *sensor = NULL;
+        struct reading reading;
+        uint64_t retry = 0;
+        struct client cl;
+        struct ctx c;
+
+        /* The board's sensor devices appear when the daemon opens its sensors. */
+        ctx_open(&c, "sim.sock");
+        c.hal = hal_free(c.hal);
+        o.sim_socket = c.socket;
+        ck_assert_int_eq(hal_new(c.event, &o, &c.hal), 0);
+        client_connect(&c, &cl);
+        command(&c, &cl, "sensor climate temperature 25", "error: unknown sensor climate");
+
+        ck_assert_int_eq(hal_sensor_open(c.hal, &sc, &sensor), 0);
+        command(&c, &cl, "sensor climate temperature 25", "ok");
+        command(&c, &cl, "sensor climate temperature -12.5e0", "ok");
+        command(&c, &cl, "sensor climate humidity 150", "error: out of range");
+        command(&c, &cl, "sensor climate illuminance 1", "error: unknown quantity");
+        command(&c, &cl, "sensor climate temperature warm", "error: bad value warm");
+        command(&c, &cl, "sensor climate temperature nan", "error: bad value nan");
+        command(&c, &cl, "sensor climate temperature 1e999", "error: bad value 1e999");
+        command(&c, &cl, "fail climate on", "ok");
+        ck_assert_int_lt(hal_sensor_read(sensor, &reading, &retry), 0);
+        command(&c, &cl, "fail climate off", "ok");
+
+        /* The device outlives the sensor's handle, with what was set. */
+        sensor = hal_sensor_free(sensor);
+        command(&c, &cl, "sensor climate pressure 990", "ok");
+
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+static Suite *hal_sim_suite(void) {
+        Suite *s = suite_create("hal-sim");
+        TCase *tc = tcase_create("core");
+
+        /* Generous: the waits inside have their own deadline, and a loaded machine
+         * under valgrind is slow. */
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_backend_selection);
+        tcase_add_test(tc, test_input_plain);
+        tcase_add_test(tc, test_input_active_low);
+        tcase_add_test(tc, test_input_debounce_bounce);
+        tcase_add_test(tc, test_input_edge_filter);
+        tcase_add_test(tc, test_output);
+        tcase_add_test(tc, test_busy);
+        tcase_add_test(tc, test_bad_commands);
+        tcase_add_test(tc, test_several_clients);
+        tcase_add_test(tc, test_client_not_reading);
+        tcase_add_test(tc, test_client_half_close);
+        tcase_add_test(tc, test_free_with_requests_held);
+        tcase_add_test(tc, test_socket_path);
+        tcase_add_test(tc, test_backend_edges);
+        tcase_add_test(tc, test_gpiod_missing_chip);
+        tcase_add_test(tc, test_sensor_commands);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(hal_sim_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
+}
