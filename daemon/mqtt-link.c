@@ -62,7 +62,8 @@ struct mqtt_link {
         char *tls_ca_file, *tls_cert_file, *tls_key_file;
         char *will_topic, *will_payload;
         unsigned port;
-        unsigned keepalive;
+        unsigned keepalive;             /* what we ask for */
+        unsigned keepalive_active;      /* what the connection uses (MQTT 5 server may lower it) */
         bool protocol_v5;
         char peer[300];
 
@@ -178,7 +179,7 @@ static int arm_timer(sd_event_source *s, uint64_t usec)
  * input, so checking every quarter period keeps the ping well inside that window. */
 static uint64_t misc_interval(const struct mqtt_link *link)
 {
-        return MAX((uint64_t) link->keepalive * USEC_PER_SEC / 4, USEC_PER_SEC);
+        return MAX((uint64_t) link->keepalive_active * USEC_PER_SEC / 4, USEC_PER_SEC);
 }
 
 /* ---- TLS ---- */
@@ -241,7 +242,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
                        const mosquitto_property *props)
 {
         struct mqtt_link *link = userdata;
-        uint16_t receive_max = IN_FLIGHT_MAX;
+        uint16_t receive_max = IN_FLIGHT_MAX, server_keepalive = 0;
 
         if (rc != 0) {
                 const char *reason = link->protocol_v5 ? mosquitto_reason_string(rc)
@@ -264,6 +265,11 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
 
         (void) mosquitto_property_read_int16(props, MQTT_PROP_RECEIVE_MAXIMUM, &receive_max, false);
         link->in_flight_max = MIN((size_t) MAX(receive_max, 1), (size_t) IN_FLIGHT_MAX);
+        /* An MQTT 5 broker may impose a shorter keep-alive; libmosquitto adopts it,
+         * and the timer that drives it has to follow. */
+        if (mosquitto_property_read_int16(props, MQTT_PROP_SERVER_KEEP_ALIVE, &server_keepalive, false) &&
+            server_keepalive > 0)
+                link->keepalive_active = server_keepalive;
 
         log_info("mqtt: connected to %s", link->peer);
         if (link->ever_connected)
@@ -577,6 +583,7 @@ static void link_connect_next(struct mqtt_link *link)
                 (void) sd_event_source_set_description(link->io, "mqtt-socket");
 
                 now = link_now(link);
+                link->keepalive_active = link->keepalive;
                 link->connect_deadline = now + (uint64_t) link->keepalive * USEC_PER_SEC;
                 r = arm_timer(link->misc_timer, now + misc_interval(link));
                 if (r < 0)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -187,13 +188,15 @@ int test_broker_start(const char *extra_conf, struct test_broker **ret)
                 "listener %u 127.0.0.1\n"
                 "allow_anonymous true\n"
                 "persistence false\n"
+                /* Used when a test turns persistence on in extra_conf. */
+                "persistence_location %s/\n"
                 /* Started as root, mosquitto would switch to its own user and could
                  * then read nothing in this private directory. */
                 "%s"
                 "log_dest file %s/mosquitto.log\n"
                 "log_type all\n"
                 "%s",
-                b->port, geteuid() == 0 ? "user root\n" : "", b->dir,
+                b->port, b->dir, geteuid() == 0 ? "user root\n" : "", b->dir,
                 extra_conf ? extra_conf : "");
         if (fclose(f) != 0) {
                 r = -errno;
@@ -223,8 +226,10 @@ const char *test_broker_dir(const struct test_broker *b)
 
 int test_broker_stop(struct test_broker *b)
 {
-        if (b->pid > 0)
+        if (b->pid > 0) {
                 kill(b->pid, SIGTERM);
+                kill(b->pid, SIGCONT);          /* in case it was frozen */
+        }
         return reap(b, STOP_TIMEOUT_USEC);
 }
 
@@ -233,6 +238,13 @@ int test_broker_kill(struct test_broker *b)
         if (b->pid > 0)
                 kill(b->pid, SIGKILL);
         return reap(b, STOP_TIMEOUT_USEC);
+}
+
+int test_broker_freeze(struct test_broker *b)
+{
+        if (b->pid <= 0)
+                return -ESRCH;
+        return kill(b->pid, SIGSTOP) < 0 ? -errno : 0;
 }
 
 int test_broker_restart(struct test_broker *b)
@@ -253,7 +265,7 @@ struct test_broker *test_broker_free(struct test_broker *b)
         if (!b)
                 return NULL;
         test_broker_kill(b);
-        if (b->have_dir)
+        if (b->have_dir && !getenv("IOTGWD_TEST_KEEP"))
                 (void) nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(b);
         return NULL;
@@ -272,6 +284,7 @@ struct test_client {
         pthread_cond_t cond;
         int event_fd;
         bool connected;
+        bool v5;
         int last_sub_mid, last_pub_mid;
         struct inbox_item *head, **tail;
 };
@@ -329,22 +342,30 @@ void test_message_free(struct test_message *m)
                 return;
         free(m->topic);
         free(m->payload);
+        free(m->correlation);
         free(m);
 }
 
-static void client_on_message(struct mosquitto *m, void *userdata, const struct mosquitto_message *msg)
+static void client_on_message(struct mosquitto *m, void *userdata, const struct mosquitto_message *msg,
+                              const mosquitto_property *props)
 {
         struct test_client *c = userdata;
         struct inbox_item *item;
         struct test_message *tm;
         size_t len = msg->payloadlen > 0 ? (size_t) msg->payloadlen : 0;
         uint64_t one = 1;
+        int old;
+
+        /* test_client_free() cancels the loop thread; write() below is a cancellation
+         * point, and a cancel there would leak libmosquitto's copy of the message. */
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 
         tm = calloc(1, sizeof(*tm));
         item = calloc(1, sizeof(*item));
         if (!tm || !item) {
                 free(tm);
                 free(item);
+                pthread_setcancelstate(old, NULL);
                 return;
         }
         tm->topic = strdup(msg->topic);
@@ -352,6 +373,7 @@ static void client_on_message(struct mosquitto *m, void *userdata, const struct 
         if (!tm->topic || !tm->payload) {
                 test_message_free(tm);
                 free(item);
+                pthread_setcancelstate(old, NULL);
                 return;
         }
         if (len > 0)
@@ -359,6 +381,17 @@ static void client_on_message(struct mosquitto *m, void *userdata, const struct 
         tm->payload[len] = 0;
         tm->len = len;
         tm->retain = msg->retain;
+        {
+                void *corr = NULL;
+                uint16_t corr_len = 0;
+
+                /* MQTT 5 correlation data, as a string for the tests' convenience. */
+                if (mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr,
+                                                   &corr_len, false)) {
+                        tm->correlation = strndup(corr, corr_len);
+                        free(corr);
+                }
+        }
         item->msg = tm;
 
         pthread_mutex_lock(&c->lock);
@@ -367,9 +400,16 @@ static void client_on_message(struct mosquitto *m, void *userdata, const struct 
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&c->lock);
         (void) write(c->event_fd, &one, sizeof(one));
+        pthread_setcancelstate(old, NULL);
 }
 
 int test_client_new(unsigned port, struct test_client **ret)
+{
+        return test_client_new_with(port, NULL, true, false, ret);
+}
+
+int test_client_new_with(unsigned port, const char *client_id, bool clean, bool v5,
+                         struct test_client **ret)
 {
         struct test_client *c;
         pthread_condattr_t attr;
@@ -393,15 +433,18 @@ int test_client_new(unsigned port, struct test_client **ret)
                 goto fail;
         }
 
-        c->mosq = mosquitto_new(NULL, true, c);
+        c->mosq = mosquitto_new(client_id, clean, c);
         if (!c->mosq) {
                 r = -ENOMEM;
                 goto fail;
         }
+        c->v5 = v5;
+        if (v5)
+                mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
         mosquitto_connect_callback_set(c->mosq, client_on_connect);
         mosquitto_subscribe_callback_set(c->mosq, client_on_subscribe);
         mosquitto_publish_callback_set(c->mosq, client_on_publish);
-        mosquitto_message_callback_set(c->mosq, client_on_message);
+        mosquitto_message_v5_callback_set(c->mosq, client_on_message);
 
         if (mosquitto_connect(c->mosq, "127.0.0.1", (int) port, 60) != MOSQ_ERR_SUCCESS ||
             mosquitto_loop_start(c->mosq) != MOSQ_ERR_SUCCESS) {
@@ -441,17 +484,49 @@ int test_client_subscribe(struct test_client *c, const char *pattern)
 int test_client_publish(struct test_client *c, const char *topic, const char *payload,
                         int qos, bool retain)
 {
+        return test_client_publish_raw(c, topic, payload, payload ? strlen(payload) : 0, qos, retain);
+}
+
+/* Publishes with optional MQTT 5 properties; waits for the PUBACK of QoS > 0. */
+static int client_publish_props(struct test_client *c, const char *topic, const void *payload,
+                                size_t len, int qos, bool retain, const mosquitto_property *props)
+{
         uint64_t deadline = deadline_after(CLIENT_TIMEOUT_USEC);
         int mid, r = 0;
 
         /* Locked across the call so the PUBACK cannot be seen before we wait for it. */
         pthread_mutex_lock(&c->lock);
-        if (mosquitto_publish(c->mosq, &mid, topic, payload ? (int) strlen(payload) : 0,
-                              payload, qos, retain) != MOSQ_ERR_SUCCESS)
+        if (mosquitto_publish_v5(c->mosq, &mid, topic, (int) len, payload, qos, retain,
+                                 props) != MOSQ_ERR_SUCCESS)
                 r = -EIO;
         while (r == 0 && qos > 0 && c->last_pub_mid != mid)
                 r = client_wait_locked(c, deadline);
         pthread_mutex_unlock(&c->lock);
+        return r;
+}
+
+int test_client_publish_raw(struct test_client *c, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain)
+{
+        return client_publish_props(c, topic, payload, len, qos, retain, NULL);
+}
+
+int test_client_request(struct test_client *c, const char *topic, const char *payload,
+                        const char *response_topic, const char *correlation)
+{
+        mosquitto_property *props = NULL;
+        int r;
+
+        if (!c->v5)
+                return -EOPNOTSUPP;
+        if (mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, response_topic) ||
+            mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, correlation,
+                                          (uint16_t) strlen(correlation))) {
+                mosquitto_property_free_all(&props);
+                return -ENOMEM;
+        }
+        r = client_publish_props(c, topic, payload, strlen(payload), 1, false, props);
+        mosquitto_property_free_all(&props);
         return r;
 }
 

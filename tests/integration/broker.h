@@ -25,6 +25,9 @@ const char *test_broker_dir(const struct test_broker *b);
 int test_broker_stop(struct test_broker *b);
 /** SIGKILL and wait: a crash, no goodbyes to the clients. */
 int test_broker_kill(struct test_broker *b);
+/** SIGSTOP: the broker keeps its connections but answers nothing (no PUBACK), so
+ * messages stay in flight; test_broker_kill() or test_broker_stop() still work. */
+int test_broker_freeze(struct test_broker *b);
 /** Starts it again on the same port (after stop or kill) and waits until it accepts. */
 int test_broker_restart(struct test_broker *b);
 /** Kills the broker if it runs and removes its directory. NULL-safe. */
@@ -38,16 +41,28 @@ struct test_message {
         char *payload;
         size_t len;
         bool retain;
+        char *correlation;       /* MQTT 5 correlation data, or NULL */
 };
 
 /** Connects (MQTT 3.1.1, clean session) to 127.0.0.1:port and starts libmosquitto's
  * own thread; returns once the CONNACK arrived (bounded). */
 int test_client_new(unsigned port, struct test_client **ret);
+/** Like test_client_new() with a client id (NULL: random), clean session or a
+ * persistent one, and MQTT 5 (v5) or 3.1.1. A persistent session survives a broker
+ * restart when the broker runs with "persistence true". */
+int test_client_new_with(unsigned port, const char *client_id, bool clean, bool v5,
+                         struct test_client **ret);
 /** Subscribes with QoS 1 and waits for the SUBACK (bounded). */
 int test_client_subscribe(struct test_client *c, const char *pattern);
 /** Publishes; for QoS > 0 waits until the broker acknowledged it (bounded). */
 int test_client_publish(struct test_client *c, const char *topic, const char *payload,
                         int qos, bool retain);
+/** Publishes `len` bytes (any content). */
+int test_client_publish_raw(struct test_client *c, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain);
+/** MQTT 5 only: publishes (QoS 1) with a response topic and correlation data. */
+int test_client_request(struct test_client *c, const char *topic, const char *payload,
+                        const char *response_topic, const char *correlation);
 /** Takes the oldest received message on `topic` (and with `payload`, unless NULL) out
  * of the client's inbox, waiting up to timeout_usec for it. -ETIMEDOUT if none came.
  * `ret` may be NULL; otherwise free it with test_message_free(). */

@@ -224,6 +224,7 @@ int daemon_wait_exit(struct daemon_proc *d, int timeout_ms, int *status) {
 
                 if (p == d->pid) {
                         d->pid = -1;
+                        drain_notify(d);
                         return 0;
                 }
                 if (now_ms() > deadline)

@@ -1,7 +1,9 @@
 /* Integration tests of the MQTT link against a real mosquitto: connect by address and
  * by name (c-ares), retained publish, subscriptions, queueing while the broker is down,
- * reconnect with resubscription and in-order delivery, the queue's drop policy, and a
- * clean shutdown. The loop runs until a condition holds or a deadline passes. */
+ * reconnect with resubscription and in-order delivery, in-flight messages surviving a
+ * broker crash, the queue's drop policy, keep-alive, MQTT 5 request/reply, a clean
+ * shutdown, and TLS verified against the host name. The loop runs until a condition
+ * holds or a deadline passes. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@ struct ctx {
         char last_response_topic[128];
         char last_correlation[32];
         bool reply;
+        unsigned keepalive;
         bool done;
 };
 
@@ -123,7 +126,7 @@ static void link_create(const char *host, bool v5, size_t max_messages)
                 .host = host,
                 .port = test_broker_port(ctx.broker),
                 .client_id = "iotgwd-test",
-                .keepalive = 30,
+                .keepalive = ctx.keepalive ? ctx.keepalive : 30,
                 .protocol_v5 = v5,
                 .will_topic = "gw/status",
                 .will_payload = "lost",
@@ -208,6 +211,7 @@ static void check_publish_and_subscribe(void)
         ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
         wait_connected(1);
 
+        /* Acknowledged after the SUBSCRIBE that went first: the subscription is in place. */
         ck_assert_int_eq(mqtt_link_publish(ctx.link, "gw/led/state", "on", 2, 1, true,
                                            MQTT_MSG_STATE), 0);
         ck_assert(run_until(queue_empty, NULL, WAIT_USEC));
@@ -333,6 +337,78 @@ START_TEST(test_reconnect_delivers_queue)
 }
 END_TEST
 
+START_TEST(test_in_flight_survives_broker_crash)
+{
+        unsigned one = 1, two = 2;
+        bool seen[N_QUEUED] = {};
+        struct mqtt_link_stats st;
+        int next_new = 0;
+
+        link_create("127.0.0.1", false, 100);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+        wait_connected(1);
+
+        /* Frozen: the messages are written to the socket but never acknowledged. */
+        ck_assert_int_eq(test_broker_freeze(ctx.broker), 0);
+        for (int i = 0; i < N_QUEUED; i++) {
+                char p[16];
+
+                snprintf(p, sizeof(p), "%d", i);
+                ck_assert_int_eq(mqtt_link_publish(ctx.link, "gw/f", p, strlen(p), 1, false,
+                                                   MQTT_MSG_STATE), 0);
+        }
+        mqtt_link_get_stats(ctx.link, &st);
+        ck_assert_uint_eq(st.queued, N_QUEUED);
+        ck_assert_uint_eq(st.sent, 0);
+
+        ck_assert_int_eq(test_broker_kill(ctx.broker), 0);
+        ck_assert_msg(run_until(disconnected_at_least, &one, WAIT_USEC), "loss not noticed");
+        mqtt_link_get_stats(ctx.link, &st);
+        ck_assert_uint_eq(st.queued, N_QUEUED);
+
+        ck_assert_int_eq(test_broker_restart(ctx.broker), 0);
+        client_connect();
+        ck_assert_int_eq(test_client_subscribe(ctx.client, "gw/f"), 0);
+        ck_assert_msg(run_until(connected_at_least, &two, 30 * USEC_PER_SEC), "no reconnect");
+
+        for (int got = 0; got < N_QUEUED;) {
+                struct wanted q = { .topic = "gw/f" };
+                int v;
+
+                ck_assert_msg(run_until(client_has, &q, WAIT_USEC), "message %d lost", next_new);
+                v = atoi(q.msg->payload);
+                test_message_free(q.msg);
+                ck_assert_int_ge(v, 0);
+                ck_assert_int_lt(v, N_QUEUED);
+                if (!seen[v]) {
+                        ck_assert_int_eq(v, next_new);
+                        seen[v] = true;
+                        next_new++;
+                        got++;
+                }
+        }
+        ck_assert(run_until(queue_empty, NULL, WAIT_USEC));
+        mqtt_link_get_stats(ctx.link, &st);
+        ck_assert_uint_eq(st.sent, N_QUEUED);
+}
+END_TEST
+
+START_TEST(test_keepalive_detects_dead_broker)
+{
+        unsigned one = 1;
+
+        /* A frozen broker keeps the TCP connection open: only the keep-alive
+         * (PINGREQ from the misc timer, then its timeout) can notice. */
+        ctx.keepalive = 5;
+        link_create("127.0.0.1", false, 100);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+        wait_connected(1);
+        ck_assert_int_eq(test_broker_freeze(ctx.broker), 0);
+        ck_assert_msg(run_until(disconnected_at_least, &one, 30 * USEC_PER_SEC), "dead broker not noticed");
+        ck_assert(!mqtt_link_connected(ctx.link));
+}
+END_TEST
+
 START_TEST(test_queue_drops_readings_first)
 {
         static const char *const expected[] = { "s0", "s1", "s2", "r3", "r4" };
@@ -402,6 +478,11 @@ START_TEST(test_v5_request_reply)
         ck_assert_int_eq(mqtt_link_subscribe(ctx.link, "req/#", 0), 0);
         ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
         wait_connected(1);
+
+        /* The link sends SUBSCRIBE first on a connection: once a later PUBACK came
+         * back, the broker has the subscription. */
+        ck_assert_int_eq(mqtt_link_publish(ctx.link, "gw/x", "1", 1, 1, false, MQTT_MSG_STATE), 0);
+        ck_assert(run_until(queue_empty, NULL, WAIT_USEC));
 
         client_connect();
         ck_assert_int_eq(test_client_subscribe(ctx.client, "resp/1"), 0);
@@ -612,7 +693,9 @@ static Suite *mqtt_link_suite(void)
         tcase_add_test(tc, test_connect_localhost_v5);
         tcase_add_test(tc, test_volatile_needs_connection);
         tcase_add_test(tc, test_reconnect_delivers_queue);
+        tcase_add_test(tc, test_in_flight_survives_broker_crash);
         tcase_add_test(tc, test_queue_drops_readings_first);
+        tcase_add_test(tc, test_keepalive_detects_dead_broker);
         tcase_add_test(tc, test_shutdown_publishes_final_status);
         tcase_add_test(tc, test_v5_request_reply);
         suite_add_tcase(s, tc);
