@@ -3,6 +3,7 @@
 # tests off), then build the unit tests in the same cross-configured tree and run
 # every one of them under qemu-aarch64. Unit tests need no broker and no
 # hardware; the integration tests are left to the native stages.
+# shellcheck source=tools/ci/lib.inc
 source "$(dirname "${BASH_SOURCE[0]}")/lib.inc"
 ci_begin arm64
 
@@ -17,7 +18,8 @@ fi
 # The arm64 side of Build-Depends: the libraries to link against (and check, for
 # the unit tests); compilers and tools come from the build architecture.
 mapfile -t target_libs < <(ci_build_depends | grep -E '^(lib.*-dev|check)$' | sed 's/$/:arm64/')
-ci_apt_install $(ci_stage_depends arm64) "${target_libs[@]}"
+mapfile -t tools < <(ci_stage_depends arm64)
+ci_apt_install "${tools[@]}" "${target_libs[@]}"
 
 work=$(mktemp -d /tmp/iotgwd-arm64.XXXXXX)
 ci_on_exit "rm -rf --one-file-system '$work'"

@@ -5,12 +5,14 @@
 #
 # The .deb and a fingerprint of the tree it was built from are left in
 # $IOTGWD_CI_OUT (default /tmp/iotgwd-ci) for the pkg-test stage.
+# shellcheck source=tools/ci/lib.inc
 source "$(dirname "${BASH_SOURCE[0]}")/lib.inc"
 ci_begin deb
 
 out=${IOTGWD_CI_OUT:-/tmp/iotgwd-ci}
 version=$(ci_version)
-ci_apt_install $(ci_stage_depends deb)
+mapfile -t tools < <(ci_stage_depends deb)
+ci_apt_install "${tools[@]}"
 if ! (cd "$ci_top" && dpkg-checkbuilddeps 2>/dev/null); then
 	ci_log "installing Build-Depends"
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 build-dep -y -q "$ci_top" >/dev/null

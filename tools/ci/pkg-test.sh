@@ -7,19 +7,23 @@
 # current tree; otherwise this stage runs the deb stage first. The base root is
 # made once with mmdebstrap and cached in /var/cache/iotgwd-bookworm; every run
 # works on copies of it.
+# shellcheck source=tools/ci/lib.inc
 source "$(dirname "${BASH_SOURCE[0]}")/lib.inc"
 ci_begin pkg-test
 
 out=${IOTGWD_CI_OUT:-/tmp/iotgwd-ci}
 cache=/var/cache/iotgwd-bookworm
 mirror=http://deb.debian.org/debian
-ci_apt_install $(ci_stage_depends pkg-test)
+mapfile -t tools < <(ci_stage_depends pkg-test)
+ci_apt_install "${tools[@]}"
 
-deb=$(ls "$out"/iotgwd_*_amd64.deb 2>/dev/null | head -n 1 || true)
-if [ -z "$deb" ] || [ "$(cat "$out/iotgwd-amd64.tree" 2>/dev/null)" != "$(ci_tree_fingerprint)" ]; then
+debs=("$out"/iotgwd_*_amd64.deb)
+deb=${debs[0]}
+if [ ! -f "$deb" ] || [ "$(cat "$out/iotgwd-amd64.tree" 2>/dev/null)" != "$(ci_tree_fingerprint)" ]; then
 	ci_log "no .deb built from the current tree: running the deb stage"
 	IOTGWD_CI_OUT=$out bash "$ci_top/tools/ci/deb.sh"
-	deb=$(ls "$out"/iotgwd_*_amd64.deb | head -n 1)
+	debs=("$out"/iotgwd_*_amd64.deb)
+	deb=${debs[0]}
 fi
 ci_log "testing $deb"
 
@@ -52,6 +56,6 @@ for scenario in full no-sysusers; do
 	# the test is killed before its own trap runs.
 	unshare --mount --propagation private \
 		bash "$ci_top/tests/pkg/check-installed.sh" "$work/$scenario" "$deb" "$scenario" || rc=1
-	rm -rf --one-file-system "$work/$scenario"
+	rm -rf --one-file-system "${work:?}/$scenario"
 done
 exit $rc

@@ -7,12 +7,14 @@
 # Build-Depends of debian/control, added to an existing root when missing. The
 # tree is copied to a temporary directory and bind-mounted into the root, so the
 # cached root stays as it was.
+# shellcheck source=tools/ci/lib.inc
 source "$(dirname "${BASH_SOURCE[0]}")/lib.inc"
 ci_begin trixie
 
 cache=/var/cache/iotgwd-trixie
 mirror=http://deb.debian.org/debian
-ci_apt_install $(ci_stage_depends trixie)
+mapfile -t tools < <(ci_stage_depends trixie)
+ci_apt_install "${tools[@]}"
 mapfile -t deps < <(ci_build_depends)
 
 # One user of the cached root at a time (creating it, adding packages, building).
