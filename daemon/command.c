@@ -138,7 +138,20 @@ static int parse_pulse(struct json_object *v, uint64_t max_pulse_usec, uint64_t 
         int64_t ms;
 
         /* Only an integer literal: 500.0 and 1e3 are doubles to json-c, and a pulse
-         * length that needs rounding was probably not meant. */
+         * length that needs rounding was probably not meant. Newer json-c (0.17+)
+         * also turns integer literals beyond 64 bits into doubles, keeping their text:
+         * those are out of range, not malformed. */
+        if (json_object_is_type(v, json_type_double)) {
+                const char *text = json_object_get_string(v);
+                bool negative = text && text[0] == '-';
+                const char *digits = text ? text + negative : NULL;
+
+                if (digits && *digits && strspn(digits, "0123456789") == strlen(digits))
+                        return negative ?
+                                fail(-ERANGE, errbuf, errbuf_size, "pulse_ms is below the minimum of 1") :
+                                failf(-ERANGE, errbuf, errbuf_size,
+                                      "pulse_ms exceeds the maximum of %" PRIu64, max_ms);
+        }
         if (!json_object_is_type(v, json_type_int))
                 return fail(-EINVAL, errbuf, errbuf_size, "\"pulse_ms\" must be an integer");
 
