@@ -217,6 +217,33 @@ static int parse_object(struct json_object *o, uint64_t max_pulse_usec, struct c
         return 0;
 }
 
+/* json-c 0.18 in strict mode refuses integer literals beyond 64 bits outright, where
+ * 0.16 saturates them: if pulse_ms holds such a literal, that is a range error in
+ * every version. Returns the literal's sign (1 or -1), or 0 when it is not that case. */
+static int huge_pulse_literal(const char *text) {
+        const char *p = strstr(text, "\"pulse_ms\"");
+        int sign = 1;
+        size_t digits;
+
+        if (!p)
+                return 0;
+        p += strlen("\"pulse_ms\"");
+        p += strspn(p, " \t\r\n");
+        if (*p++ != ':')
+                return 0;
+        p += strspn(p, " \t\r\n");
+        if (*p == '-') {
+                sign = -1;
+                p++;
+        }
+        digits = strspn(p, "0123456789");
+        /* 20 digits and more cannot fit in 64 bits (UINT64_MAX has 20, but json-c
+         * parses those too); a fraction or exponent makes it a malformed pulse. */
+        if (digits < 20 || p[digits] == '.' || p[digits] == 'e' || p[digits] == 'E')
+                return 0;
+        return sign;
+}
+
 static int parse_json(const char *s, size_t len, uint64_t max_pulse_usec, struct command *ret,
                       char *errbuf, size_t errbuf_size) {
         struct json_tokener *tok;
@@ -242,7 +269,14 @@ static int parse_json(const char *s, size_t len, uint64_t max_pulse_usec, struct
         json_tokener_free(tok);
 
         if (jerr != json_tokener_success) {
+                int sign = jerr == json_tokener_error_parse_number ? huge_pulse_literal(text) : 0;
+
                 json_object_put(o);
+                if (sign < 0)
+                        return fail(-ERANGE, errbuf, errbuf_size, "pulse_ms is below the minimum of 1");
+                if (sign > 0)
+                        return failf(-ERANGE, errbuf, errbuf_size, "pulse_ms exceeds the maximum of %" PRIu64,
+                                     max_pulse_usec / USEC_PER_MSEC);
                 return failf(-EINVAL, errbuf, errbuf_size, "invalid JSON: %s",
                              json_tokener_error_desc(jerr));
         }

@@ -45,7 +45,13 @@ static const char *const BOARD =
         "[sensor climate]\n"
         "driver = bme280\n"
         "address = 0x76\n"
-        "interval = 200ms\n";
+        "interval = 200ms\n"
+        "[sensor lux]\n"
+        "driver = bh1750\n"
+        "interval = 100ms\n"
+        "publish = on-change\n"
+        "deadband = 5\n"
+        "max_silence = 1h\n";
 
 static struct test_broker *broker;
 static struct daemon_proc daemon_;
@@ -407,6 +413,39 @@ START_TEST(test_sensor_failure) {
 }
 END_TEST
 
+/* publish = on-change: a change within the deadband is not published, one beyond is. */
+START_TEST(test_sensor_on_change) {
+        struct test_message *m;
+
+        start_daemon();
+        sim("sensor lux illuminance 100", "ok");
+        for (;;) {
+                m = wait_take(client, "iotgw/t1/lux/state", NULL);
+                daemon_assert(&daemon_, m);
+                if (strstr(m->payload, "\"illuminance\":100.0"))
+                        break;
+                test_message_free(m);
+        }
+        test_message_free(m);
+
+        /* Within the deadband: read (the chip is polled) but not published. */
+        sim("sensor lux illuminance 103", "ok");
+        drain("iotgw/t1/climate/state");
+        /* The climate sensor publishes every 200 ms: several of its readings mean the
+         * lux sensor (every 100 ms) has read 103 a few times by now. */
+        for (int i = 0; i < 5; i++)
+                daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+        ck_assert_msg(test_client_take(client, "iotgw/t1/lux/state", NULL, &m) == -EAGAIN,
+                      "published within the deadband: %s", m->payload);
+
+        sim("sensor lux illuminance 110", "ok");
+        m = wait_take(client, "iotgw/t1/lux/state", NULL);
+        daemon_assert(&daemon_, m);
+        ck_assert_msg(strstr(m->payload, "\"illuminance\":110.0"), "payload %s", m->payload);
+        test_message_free(m);
+}
+END_TEST
+
 static const char *const RELOADED =
         "[gateway]\n"
         "name = t1\n"
@@ -530,6 +569,7 @@ static Suite *daemon_suite(void) {
         add(s, "test_broker_restarts", test_broker_restarts);
         add(s, "test_sensor_value", test_sensor_value);
         add(s, "test_sensor_failure", test_sensor_failure);
+        add(s, "test_sensor_on_change", test_sensor_on_change);
         add(s, "test_reload_good", test_reload_good);
         add(s, "test_reload_bad", test_reload_bad);
         add(s, "test_sigterm", test_sigterm);
