@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file-read.h"
+#include "gpiod-common.h"
 #include "hal-backend.h"
-#include "i2c-bus.h"
 #include "log.h"
 #include "macro.h"
 
@@ -28,17 +27,8 @@ struct hal_line {
         struct gpiod_line_event events[GPIOD_EVENT_BATCH];
 };
 
-struct gpiod_state {
-        char *consumer;
-};
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-/* libgpiod reports -1 and errno; make sure a failure never reads as success. */
-static int gpiod_errno(void) {
-        return errno > 0 ? -errno : -EIO;
-}
 
 /* A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
  * names change with probe order, labels name the hardware. libgpiod's own label
@@ -50,7 +40,7 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
 
         if (spec[0] == '/') {
                 *ret = gpiod_chip_open(spec);
-                return *ret ? 0 : gpiod_errno();
+                return *ret ? 0 : hal_gpiod_errno();
         }
 
         if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
@@ -59,7 +49,7 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
                 if (*ret)
                         return 0;
                 if (errno != ENOENT)
-                        return gpiod_errno();
+                        return hal_gpiod_errno();
         }
 
         dir = opendir("/dev");
@@ -83,30 +73,15 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
         return -ENOENT;
 }
 
-/* A strict decimal offset; anything else is a line name. */
-static bool gpiod_parse_offset(const char *s, unsigned *ret) {
-        unsigned long v = 0;
-
-        if (!*s || strlen(s) > 5)
-                return false;
-        for (const char *p = s; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        return false;
-                v = v * 10 + (unsigned long) (*p - '0');
-        }
-        *ret = (unsigned) v;
-        return true;
-}
-
 static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
                            const char *line, struct gpiod_line **ret) {
         unsigned offset;
         int r;
 
-        if (!gpiod_parse_offset(line, &offset)) {
+        if (!hal_gpiod_parse_offset(line, &offset)) {
                 *ret = gpiod_chip_find_line(chip, line);
                 if (!*ret) {
-                        r = gpiod_errno();
+                        r = hal_gpiod_errno();
                         return log_entity_full(LOG_ERR, r, entity, NULL,
                                                "%s: no GPIO line named %s on chip %s: %m", entity,
                                                line, chip_spec);
@@ -119,7 +94,7 @@ static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const ch
                                        "%s: chip %s has no line %u (it has %u)", entity, chip_spec,
                                        offset, gpiod_chip_num_lines(chip));
         *ret = gpiod_chip_get_line(chip, offset);
-        return *ret ? 0 : gpiod_errno();
+        return *ret ? 0 : hal_gpiod_errno();
 }
 
 /* The one message worth the trouble: who holds the line we want. */
@@ -193,7 +168,7 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
 
         /* For outputs the initial value goes with the request: no glitch. */
         if (gpiod_line_request(l->line, &rc, initial) < 0) {
-                r = gpiod_errno();
+                r = hal_gpiod_errno();
                 if (r == -EBUSY)
                         return gpiod_log_busy(l->line, entity, chip_spec, line_spec);
                 return r;
@@ -220,7 +195,7 @@ static int gpiod_line_request_input_op(void *state, const struct hal_input_confi
 
         l->fd = gpiod_line_event_get_fd(l->line);
         if (l->fd < 0)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         /* hal.c reads until nothing is left; a blocking read would hang the loop. */
         flags = fcntl(l->fd, F_GETFL);
         if (flags < 0 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) < 0)
@@ -250,7 +225,7 @@ static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *e
         k = gpiod_line_event_read_fd_multiple(l->fd, l->events,
                                               (unsigned) MIN(n, ELEMENTSOF(l->events)));
         if (k < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : gpiod_errno();
+                return errno == EAGAIN || errno == EINTR ? 0 : hal_gpiod_errno();
 
         /* With both edges requested the kernel names the edge after the logical
          * (active-low applied) level it read, so rising means logical 1. */
@@ -266,61 +241,27 @@ static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *e
 static int gpiod_line_get_op(struct hal_line *l) {
         int v = gpiod_line_get_value(l->line);
 
-        return v < 0 ? gpiod_errno() : v > 0;
+        return v < 0 ? hal_gpiod_errno() : v > 0;
 }
 
 static int gpiod_line_set_op(struct hal_line *l, bool value) {
-        return gpiod_line_set_value(l->line, value) < 0 ? gpiod_errno() : 0;
+        return gpiod_line_set_value(l->line, value) < 0 ? hal_gpiod_errno() : 0;
 }
 
 static void gpiod_line_release_op(struct hal_line *l) {
         gpiod_line_free(l);
 }
 
-static int gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {
-        struct gpiod_state *st;
-
-        st = calloc(1, sizeof(*st));
-        if (!st)
-                return -ENOMEM;
-        st->consumer = strdup(options->consumer ?: "iotgwd");
-        if (!st->consumer) {
-                free(st);
-                return -ENOMEM;
-        }
-        *ret_state = st;
-        return 0;
-}
-
-static void gpiod_done(void *state) {
-        struct gpiod_state *st = state;
-
-        if (!st)
-                return;
-        free(st->consumer);
-        free(st);
-}
-
-static int gpiod_i2c_open(void *state, const char *bus, uint8_t address,
-                          const struct hal_sensor_config *config, struct i2c_dev **ret) {
-        return i2c_dev_open(bus, address, ret);
-}
-
-static int gpiod_file_read(void *state, const char *path, const struct hal_sensor_config *config,
-                           char *buf, size_t size) {
-        return hal_read_small_file(path, buf, size);
-}
-
 const struct hal_backend_ops hal_backend_gpiod = {
         .name = "gpiod-v1",
-        .init = gpiod_init,
-        .done = gpiod_done,
+        .init = hal_gpiod_init,
+        .done = hal_gpiod_done,
         .line_request_input = gpiod_line_request_input_op,
         .line_read_events = gpiod_line_read_events_op,
         .line_request_output = gpiod_line_request_output_op,
         .line_get = gpiod_line_get_op,
         .line_set = gpiod_line_set_op,
         .line_release = gpiod_line_release_op,
-        .i2c_open = gpiod_i2c_open,
-        .file_read = gpiod_file_read,
+        .i2c_open = hal_gpiod_i2c_open,
+        .file_read = hal_gpiod_file_read,
 };

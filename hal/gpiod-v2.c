@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file-read.h"
+#include "gpiod-common.h"
 #include "hal-backend.h"
-#include "i2c-bus.h"
 #include "log.h"
 #include "macro.h"
 
@@ -31,10 +30,6 @@ struct hal_line {
         struct log_ratelimit lost_ratelimit;
 };
 
-struct gpiod_state {
-        char *consumer;
-};
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip_info *, gpiod_chip_info_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_info *, gpiod_line_info_free);
@@ -42,11 +37,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_settings *, gpiod_line_settings_fr
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_config *, gpiod_line_config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_request_config *, gpiod_request_config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-/* libgpiod reports -1 and errno; make sure a failure never reads as success. */
-static int gpiod_errno(void) {
-        return errno > 0 ? -errno : -EIO;
-}
 
 static bool gpiod_chip_has_label(struct gpiod_chip *chip, const char *label) {
         _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = gpiod_chip_get_info(chip);
@@ -63,7 +53,7 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
 
         if (spec[0] == '/') {
                 *ret = gpiod_chip_open(spec);
-                return *ret ? 0 : gpiod_errno();
+                return *ret ? 0 : hal_gpiod_errno();
         }
 
         if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
@@ -72,7 +62,7 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
                 if (*ret)
                         return 0;
                 if (errno != ENOENT)
-                        return gpiod_errno();
+                        return hal_gpiod_errno();
         }
 
         dir = opendir("/dev");
@@ -97,31 +87,16 @@ static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
         return -ENOENT;
 }
 
-/* A strict decimal offset; anything else is a line name. */
-static bool gpiod_parse_offset(const char *s, unsigned *ret) {
-        unsigned long v = 0;
-
-        if (!*s || strlen(s) > 5)
-                return false;
-        for (const char *p = s; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        return false;
-                v = v * 10 + (unsigned long) (*p - '0');
-        }
-        *ret = (unsigned) v;
-        return true;
-}
-
 static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
                            const char *line, unsigned *ret) {
         _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = NULL;
         unsigned offset;
         int r;
 
-        if (!gpiod_parse_offset(line, &offset)) {
+        if (!hal_gpiod_parse_offset(line, &offset)) {
                 r = gpiod_chip_get_line_offset_from_name(chip, line);
                 if (r < 0) {
-                        r = gpiod_errno();
+                        r = hal_gpiod_errno();
                         return log_entity_full(LOG_ERR, r, entity, NULL,
                                                "%s: no GPIO line named %s on chip %s: %m", entity,
                                                line, chip_spec);
@@ -132,7 +107,7 @@ static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const ch
 
         info = gpiod_chip_get_info(chip);
         if (!info)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         if (offset >= gpiod_chip_info_get_num_lines(info))
                 return log_entity_full(LOG_ERR, ENOENT, entity, NULL,
                                        "%s: chip %s has no line %u (it has %zu)", entity, chip_spec,
@@ -220,14 +195,14 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
         if (!line_cfg || !req_cfg)
                 return -ENOMEM;
         if (gpiod_line_config_add_line_settings(line_cfg, &l->offset, 1, settings) < 0)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         gpiod_request_config_set_consumer(req_cfg, st->consumer);
         if (input)
                 gpiod_request_config_set_event_buffer_size(req_cfg, GPIOD_KERNEL_EVENT_QUEUE);
 
         l->request = gpiod_chip_request_lines(chip, req_cfg, line_cfg);
         if (!l->request) {
-                r = gpiod_errno();
+                r = hal_gpiod_errno();
                 if (r == -EBUSY)
                         return gpiod_log_busy(chip, l->entity, chip_spec, line, l->offset);
                 return r;
@@ -268,7 +243,7 @@ static int gpiod_line_request_input_op(void *state, const struct hal_input_confi
             gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH) < 0 ||
             gpiod_line_settings_set_bias(settings, gpiod_bias(config->bias)) < 0 ||
             gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC) < 0)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         gpiod_line_settings_set_active_low(settings, config->active_low);
 
         /* The uAPI carries the period as 32-bit microseconds; a longer window (over an
@@ -304,7 +279,7 @@ static int gpiod_line_request_output_op(void *state, const struct hal_output_con
             gpiod_line_settings_set_output_value(settings, config->initial ?
                                                  GPIOD_LINE_VALUE_ACTIVE :
                                                  GPIOD_LINE_VALUE_INACTIVE) < 0)
-                return gpiod_errno();
+                return hal_gpiod_errno();
 
         return gpiod_request(state, config->name, config->chip, config->line, settings,
                              /* input= */ false, ret);
@@ -319,7 +294,7 @@ static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *e
         k = gpiod_line_request_read_edge_events(l->request, l->buffer,
                                                 MIN(n, (size_t) GPIOD_EVENT_BATCH));
         if (k < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : gpiod_errno();
+                return errno == EAGAIN || errno == EINTR ? 0 : hal_gpiod_errno();
 
         for (int i = 0; i < k; i++) {
                 struct gpiod_edge_event *ev = gpiod_edge_event_buffer_get_event(l->buffer,
@@ -352,7 +327,7 @@ static int gpiod_line_get_op(struct hal_line *l) {
         enum gpiod_line_value v = gpiod_line_request_get_value(l->request, l->offset);
 
         if (v == GPIOD_LINE_VALUE_ERROR)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         return v == GPIOD_LINE_VALUE_ACTIVE;
 }
 
@@ -360,7 +335,7 @@ static int gpiod_line_set_op(struct hal_line *l, bool value) {
         if (gpiod_line_request_set_value(l->request, l->offset,
                                          value ? GPIOD_LINE_VALUE_ACTIVE :
                                          GPIOD_LINE_VALUE_INACTIVE) < 0)
-                return gpiod_errno();
+                return hal_gpiod_errno();
         return 0;
 }
 
@@ -368,50 +343,16 @@ static void gpiod_line_release_op(struct hal_line *l) {
         gpiod_line_free(l);
 }
 
-static int gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {
-        struct gpiod_state *st;
-
-        st = calloc(1, sizeof(*st));
-        if (!st)
-                return -ENOMEM;
-        st->consumer = strdup(options->consumer ?: "iotgwd");
-        if (!st->consumer) {
-                free(st);
-                return -ENOMEM;
-        }
-        *ret_state = st;
-        return 0;
-}
-
-static void gpiod_done(void *state) {
-        struct gpiod_state *st = state;
-
-        if (!st)
-                return;
-        free(st->consumer);
-        free(st);
-}
-
-static int gpiod_i2c_open(void *state, const char *bus, uint8_t address,
-                          const struct hal_sensor_config *config, struct i2c_dev **ret) {
-        return i2c_dev_open(bus, address, ret);
-}
-
-static int gpiod_file_read(void *state, const char *path, const struct hal_sensor_config *config,
-                           char *buf, size_t size) {
-        return hal_read_small_file(path, buf, size);
-}
-
 const struct hal_backend_ops hal_backend_gpiod = {
         .name = "gpiod-v2",
-        .init = gpiod_init,
-        .done = gpiod_done,
+        .init = hal_gpiod_init,
+        .done = hal_gpiod_done,
         .line_request_input = gpiod_line_request_input_op,
         .line_read_events = gpiod_line_read_events_op,
         .line_request_output = gpiod_line_request_output_op,
         .line_get = gpiod_line_get_op,
         .line_set = gpiod_line_set_op,
         .line_release = gpiod_line_release_op,
-        .i2c_open = gpiod_i2c_open,
-        .file_read = gpiod_file_read,
+        .i2c_open = hal_gpiod_i2c_open,
+        .file_read = hal_gpiod_file_read,
 };
