@@ -1,5 +1,8 @@
 /* See gpiod-common.h. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +27,46 @@ bool hal_gpiod_parse_offset(const char *s, unsigned *ret) {
         }
         *ret = (unsigned) v;
         return true;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+int hal_gpiod_open_chip(const char *spec, hal_gpiod_open_t open_chip, struct gpiod_chip **ret) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        char path[PATH_MAX];
+        struct dirent *de;
+
+        if (spec[0] == '/') {
+                *ret = open_chip(spec, NULL);
+                return *ret ? 0 : hal_gpiod_errno();
+        }
+
+        if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
+                snprintf(path, sizeof(path), "/dev/%s", spec);
+                *ret = open_chip(path, NULL);
+                if (*ret)
+                        return 0;
+                if (errno != ENOENT)
+                        return hal_gpiod_errno();
+        }
+
+        dir = opendir("/dev");
+        if (!dir)
+                return -errno;
+        while ((de = readdir(dir))) {
+                struct gpiod_chip *chip;
+
+                if (strncmp(de->d_name, "gpiochip", 8) != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+                /* One unreadable chip must not hide the others. */
+                chip = open_chip(path, spec);
+                if (chip) {
+                        *ret = chip;
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 int hal_gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {

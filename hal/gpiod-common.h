@@ -17,6 +17,15 @@ struct gpiod_state {
 int hal_gpiod_errno(void);
 /** A strict decimal offset ("17"); false means the string is a line name. */
 bool hal_gpiod_parse_offset(const char *s, unsigned *ret);
+struct gpiod_chip;
+/* Opens the GPIO chip at `path`; with a label, only if the chip has that label (else
+ * NULL). The one version-specific piece of finding a chip. */
+typedef struct gpiod_chip *(*hal_gpiod_open_t)(const char *path, const char *label);
+/** A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
+ * names change with probe order, labels name the hardware. Walks /dev itself, since
+ * libgpiod 1.6's own label lookup gives up when any one chip cannot be opened.
+ * -ENOENT when no chip matches. */
+int hal_gpiod_open_chip(const char *spec, hal_gpiod_open_t open_chip, struct gpiod_chip **ret);
 /** The backend's init and done operations: the consumer label requests carry. */
 int hal_gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state);
 void hal_gpiod_done(void *state);

@@ -3,7 +3,6 @@
  * (kernel 5.7 and later), bias and active-low as request flags, and no debounce in
  * the kernel, so hal.c debounces. Sensors go to i2c-dev and to sysfs/w1 files.
  * gpiod-v2.c is the model; this file mirrors it where the API allows. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -28,49 +27,20 @@ struct hal_line {
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-/* A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
- * names change with probe order, labels name the hardware. libgpiod's own label
- * lookup gives up when any one chip cannot be opened, so we walk /dev ourselves. */
+/* gpiod_chip_open() checks that this is a GPIO character device. */
+static struct gpiod_chip *gpiod_open_labelled(const char *path, const char *label) {
+        struct gpiod_chip *chip = gpiod_chip_open(path);
+
+        if (chip && label && !streq_ptr(gpiod_chip_label(chip), label)) {
+                gpiod_chip_close(chip);
+                return NULL;
+        }
+        return chip;
+}
+
 static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        char path[PATH_MAX];
-        struct dirent *de;
-
-        if (spec[0] == '/') {
-                *ret = gpiod_chip_open(spec);
-                return *ret ? 0 : hal_gpiod_errno();
-        }
-
-        if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
-                snprintf(path, sizeof(path), "/dev/%s", spec);
-                *ret = gpiod_chip_open(path);
-                if (*ret)
-                        return 0;
-                if (errno != ENOENT)
-                        return hal_gpiod_errno();
-        }
-
-        dir = opendir("/dev");
-        if (!dir)
-                return -errno;
-        while ((de = readdir(dir))) {
-                _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
-
-                if (strncmp(de->d_name, "gpiochip", 8) != 0)
-                        continue;
-                snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-                /* gpiod_chip_open() checks that this is a GPIO character device. */
-                chip = gpiod_chip_open(path);
-                if (!chip)
-                        continue;
-                if (streq_ptr(gpiod_chip_label(chip), spec)) {
-                        *ret = TAKE_PTR(chip);
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        return hal_gpiod_open_chip(spec, gpiod_open_labelled, ret);
 }
 
 static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,

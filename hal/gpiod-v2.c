@@ -2,7 +2,6 @@
  * request per configured line, edge events on both edges with monotonic kernel
  * timestamps and per-line sequence numbers, and debounce done by the kernel.
  * Sensors go to i2c-dev and to sysfs/w1 files. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -36,7 +35,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_info *, gpiod_line_info_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_settings *, gpiod_line_settings_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_config *, gpiod_line_config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_request_config *, gpiod_request_config_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static bool gpiod_chip_has_label(struct gpiod_chip *chip, const char *label) {
         _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = gpiod_chip_get_info(chip);
@@ -44,47 +42,21 @@ static bool gpiod_chip_has_label(struct gpiod_chip *chip, const char *label) {
         return info && streq_ptr(gpiod_chip_info_get_label(info), label);
 }
 
-/* A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
- * names change with probe order, labels name the hardware. */
+static struct gpiod_chip *gpiod_open_labelled(const char *path, const char *label) {
+        struct gpiod_chip *chip;
+
+        if (label && !gpiod_is_gpiochip_device(path))
+                return NULL;
+        chip = gpiod_chip_open(path);
+        if (chip && label && !gpiod_chip_has_label(chip, label)) {
+                gpiod_chip_close(chip);
+                return NULL;
+        }
+        return chip;
+}
+
 static int gpiod_open_chip(const char *spec, struct gpiod_chip **ret) {
-        _cleanup_(closedirp) DIR *dir = NULL;
-        char path[PATH_MAX];
-        struct dirent *de;
-
-        if (spec[0] == '/') {
-                *ret = gpiod_chip_open(spec);
-                return *ret ? 0 : hal_gpiod_errno();
-        }
-
-        if (strncmp(spec, "gpiochip", 8) == 0 && !strchr(spec, '/')) {
-                snprintf(path, sizeof(path), "/dev/%s", spec);
-                *ret = gpiod_chip_open(path);
-                if (*ret)
-                        return 0;
-                if (errno != ENOENT)
-                        return hal_gpiod_errno();
-        }
-
-        dir = opendir("/dev");
-        if (!dir)
-                return -errno;
-        while ((de = readdir(dir))) {
-                _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
-
-                if (strncmp(de->d_name, "gpiochip", 8) != 0)
-                        continue;
-                snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-                if (!gpiod_is_gpiochip_device(path))
-                        continue;
-                chip = gpiod_chip_open(path);
-                if (!chip)
-                        continue;       /* one unreadable chip must not hide the others */
-                if (gpiod_chip_has_label(chip, spec)) {
-                        *ret = TAKE_PTR(chip);
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        return hal_gpiod_open_chip(spec, gpiod_open_labelled, ret);
 }
 
 static int gpiod_find_line(struct gpiod_chip *chip, const char *entity, const char *chip_spec,
