@@ -2,6 +2,7 @@
  * Assistant's birth message. Everything here is untrusted input: a bad command is
  * answered on BASE/error (and the MQTT 5 response topic) and never stops the loop. */
 #include <stdio.h>
+#include <time.h>
 
 #include "command.h"
 #include "log.h"
@@ -26,11 +27,29 @@ static const struct entity_ref *find_entity(struct manager *m, const char *name,
         return bsearch(&k, m->refs, m->n_refs, sizeof(*m->refs), ref_compare);
 }
 
+/* Anyone on the broker can send commands: what they make us log is rate-limited and
+ * topics are shortened, so a flood cannot fill the journal. */
+static bool command_log_allowed(struct manager *m) {
+        struct timespec ts;
+        unsigned suppressed = 0;
+        bool ok;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ok = log_ratelimit_test(&m->command_log,
+                                (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC,
+                                &suppressed);
+        if (ok && suppressed > 0)
+                log_warning("%u command messages were not logged (too many)", suppressed);
+        return ok;
+}
+
 static void reply_error(struct manager *m, const struct mqtt_message *msg, const char *error) {
         int len;
 
         m->command_errors++;
-        log_entity_full(LOG_WARNING, 0, NULL, msg->topic, "rejected command on %s: %s", msg->topic, error);
+        if (command_log_allowed(m))
+                log_entity_full(LOG_WARNING, 0, NULL, msg->topic, "rejected command on %.128s: %s",
+                                msg->topic, error);
         len = format_error_json(msg->topic, strlen(msg->topic), error, m->buf, sizeof(m->buf));
         if (len < 0)
                 return;
@@ -63,8 +82,9 @@ static void handle_set(struct manager *m, const struct entity_ref *e, const stru
         r = output_command(out, msg, err, sizeof(err));
         if (r < 0)
                 return reply_error(m, msg, err[0] ? err : "command failed");
-        log_entity_full(LOG_INFO, 0, e->name, msg->topic, "output %s: %s", e->name,
-                        hal_output_value(out->hal) ? "ON" : "OFF");
+        if (command_log_allowed(m))
+                log_entity_full(LOG_INFO, 0, e->name, msg->topic, "output %s: %s", e->name,
+                                hal_output_value(out->hal) ? "ON" : "OFF");
         reply_ok(m, msg, e->name, hal_output_value(out->hal));
 }
 

@@ -27,20 +27,25 @@ static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata) {
         struct output *out = userdata;
 
         out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
-        (void) output_drive(out, !hal_output_value(out->hal));
+        (void) output_drive(out, out->pulse_restore);
         return 0;
 }
 
 int output_command(struct output *out, const struct mqtt_message *msg, char *err, size_t errsize) {
         struct command cmd;
-        bool value;
+        bool value, previous;
         int r;
 
         r = command_parse(msg->payload, msg->len, out->config->max_pulse_usec, &cmd, err, errsize);
         if (r < 0)
                 return r;
 
-        /* Any new command replaces a pulse still running. */
+        /* Any new command replaces a pulse still running; its end goes back to the
+         * level from before that pulse. */
+        if (out->pulse_timer)
+                previous = out->pulse_restore;
+        else
+                previous = hal_output_value(out->hal);
         out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
 
         switch (cmd.action) {
@@ -62,10 +67,13 @@ int output_command(struct output *out, const struct mqtt_message *msg, char *err
         }
 
         if (cmd.pulse_usec > 0) {
-                /* A pulse holds the commanded state for pulse_ms, then flips back. */
+                /* A pulse holds the commanded state for pulse_ms, then goes back. */
+                out->pulse_restore = previous;
                 r = sd_event_add_time_relative(out->manager->event, &out->pulse_timer, CLOCK_MONOTONIC,
                                                cmd.pulse_usec, 0, on_pulse_end, out);
                 if (r < 0) {
+                        /* A pulse that could not end must not leave the output on. */
+                        (void) output_drive(out, previous);
                         snprintf(err, errsize, "cannot start the pulse timer: %s", strerror(-r));
                         return log_error_errno(r, "output %s: cannot start pulse timer: %m",
                                                out->config->name);

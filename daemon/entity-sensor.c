@@ -54,10 +54,12 @@ static int sensor_schedule_next(struct sensor *s) {
 }
 
 static bool reading_changed(const struct sensor *s, const struct reading *r,
-                            const struct quantity_info *q) {
-        for (size_t i = 0; i < r->n; i++) {
+                            const struct quantity_info *q, size_t n) {
+        for (size_t i = 0; i < MIN(n, r->n); i++) {
                 double d = fabs(r->value[i] - s->last.value[i]);
 
+                if (isnan(r->value[i]) != isnan(s->last.value[i]))
+                        return true;
                 if (s->config->deadband > 0) {
                         if (d > s->config->deadband)
                                 return true;
@@ -121,9 +123,8 @@ static void sensor_completed(struct sensor *s, const struct reading *r) {
 
         q = s->quantities;
         n = s->n_quantities;
-        (void) n;
         due = s->config->publish == PUBLISH_ALWAYS || !s->have_last ||
-              reading_changed(s, r, q) ||
+              reading_changed(s, r, q, n) ||
               now_usec(CLOCK_MONOTONIC) - s->last_publish_usec >= s->config->max_silence_usec;
         if (due)
                 (void) sensor_publish(s, r);
@@ -135,6 +136,7 @@ static int sensor_step(struct sensor *s) {
         uint64_t retry = 0;
         int r;
 
+        s->last_attempt_usec = now_usec(CLOCK_MONOTONIC);
         if (!s->hal) {
                 struct hal_sensor_config hc = sensor_hal_config(s->config);
 
@@ -165,11 +167,15 @@ static int on_sensor_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 /* For /get: publish what we have, or read now if nothing was read yet. */
 int sensor_request_read(struct sensor *s) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
         if (s->payload_len > 0)
                 return sensor_publish_last(s);
-        if (s->reading_in_progress)
+        /* Nothing read yet (the device may be absent): a read now, but not more often
+         * than once a second however many requests come in. */
+        if (s->reading_in_progress || now - s->last_attempt_usec < USEC_PER_SEC)
                 return 0;
-        return sensor_arm(s, now_usec(CLOCK_MONOTONIC), 0);
+        return sensor_arm(s, now, 0);
 }
 
 int sensor_start(struct sensor *s) {

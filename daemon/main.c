@@ -108,7 +108,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         r = manager_start(m);
-        if (r == -EINVAL) {
+        if (r < 0 && m->config_invalid) {
                 log_error("Configuration %s is invalid, not starting", arg_config);
                 return EXIT_CONFIG;
         }

@@ -110,59 +110,76 @@ static int add_ref(struct manager *m, const char *name, enum entity_kind kind, v
         return 0;
 }
 
-/* Creates the entities of m->config, carrying over the hardware requests of unchanged
- * inputs and outputs from `old` (a reload), so a reload never glitches an output. */
+/* Creates the entities of m->config. On a reload (`old` given), unchanged inputs and
+ * outputs keep their line requests, so a reload never glitches an output; everything
+ * else in `old` is released first, so a line whose settings changed can be requested
+ * again. At start-up a line that cannot be requested is fatal; on a reload it is
+ * logged and that entity left out, so one bad line does not take the others down. */
 static int manager_create_entities(struct manager *m, struct entity_set *old) {
         const struct config *c = m->config;
+        _cleanup_(freep) struct input **kept_inputs = NULL;
+        _cleanup_(freep) struct output **kept_outputs = NULL;
+        bool reload = old;
         int r;
 
         m->inputs = calloc(c->n_inputs ?: 1, sizeof(*m->inputs));
         m->outputs = calloc(c->n_outputs ?: 1, sizeof(*m->outputs));
         m->sensors = calloc(c->n_sensors ?: 1, sizeof(*m->sensors));
         m->refs = calloc(c->n_inputs + c->n_outputs + c->n_sensors + 1, sizeof(*m->refs));
+        kept_inputs = calloc(c->n_inputs ?: 1, sizeof(*kept_inputs));
+        kept_outputs = calloc(c->n_outputs ?: 1, sizeof(*kept_outputs));
         m->n_refs = 0;
-        if (!m->inputs || !m->outputs || !m->sensors || !m->refs)
+        if (!m->inputs || !m->outputs || !m->sensors || !m->refs || !kept_inputs || !kept_outputs)
                 return log_oom();
 
+        for (size_t i = 0; i < c->n_inputs; i++)
+                kept_inputs[i] = take_input(old, &c->inputs[i]);
+        for (size_t i = 0; i < c->n_outputs; i++)
+                kept_outputs[i] = take_output(old, &c->outputs[i]);
+        if (old)
+                entity_set_clear(old, /* shutdown= */ false);
+
         for (size_t i = 0; i < c->n_inputs; i++) {
-                struct input *in = take_input(old, &c->inputs[i]);
-                bool reused = in;
+                struct input *in = TAKE_PTR(kept_inputs[i]);
+                bool kept = in;
 
                 if (!in && !(in = calloc(1, sizeof(*in))))
                         return log_oom();
-                m->inputs[m->n_inputs++] = in;
                 in->manager = m;
                 in->config = &c->inputs[i];
                 in->state_topic = mfree(in->state_topic);
                 r = topic_build(&in->state_topic, m->base, in->config->name, "state", NULL);
-                if (r < 0)
-                        return log_oom();
-                if (!reused) {
+                if (r >= 0 && !kept)
                         r = input_start(in);
-                        if (r < 0)
+                if (r < 0) {
+                        input_free(in);
+                        if (!reload)
                                 return r;
+                        continue;
                 }
+                m->inputs[m->n_inputs++] = in;
                 add_ref(m, in->config->name, ENTITY_INPUT, in);
         }
 
         for (size_t i = 0; i < c->n_outputs; i++) {
-                struct output *out = take_output(old, &c->outputs[i]);
-                bool reused = out;
+                struct output *out = TAKE_PTR(kept_outputs[i]);
+                bool kept = out;
 
                 if (!out && !(out = calloc(1, sizeof(*out))))
                         return log_oom();
-                m->outputs[m->n_outputs++] = out;
                 out->manager = m;
                 out->config = &c->outputs[i];
                 out->state_topic = mfree(out->state_topic);
                 r = topic_build(&out->state_topic, m->base, out->config->name, "state", NULL);
-                if (r < 0)
-                        return log_oom();
-                if (!reused) {
+                if (r >= 0 && !kept)
                         r = output_start(out);
-                        if (r < 0)
+                if (r < 0) {
+                        output_free(out, /* shutdown= */ false);
+                        if (!reload)
                                 return r;
+                        continue;
                 }
+                m->outputs[m->n_outputs++] = out;
                 add_ref(m, out->config->name, ENTITY_OUTPUT, out);
         }
 
@@ -171,16 +188,19 @@ static int manager_create_entities(struct manager *m, struct entity_set *old) {
 
                 if (!s)
                         return log_oom();
-                m->sensors[m->n_sensors++] = s;
                 s->manager = m;
                 s->config = &c->sensors[i];
                 s->index = i;
                 r = topic_build(&s->state_topic, m->base, s->config->name, "state", NULL);
-                if (r < 0)
-                        return log_oom();
-                r = sensor_start(s);
-                if (r < 0)
-                        return r;
+                if (r >= 0)
+                        r = sensor_start(s);
+                if (r < 0) {
+                        sensor_free(s);
+                        if (!reload)
+                                return r;
+                        continue;
+                }
+                m->sensors[m->n_sensors++] = s;
                 add_ref(m, s->config->name, ENTITY_SENSOR, s);
         }
 
@@ -250,10 +270,13 @@ void manager_publish_stats(struct manager *m) {
 
 static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct manager *m = userdata;
+        uint64_t now = usec;
 
         manager_publish_stats(m);
         manager_update_status(m);
-        (void) sd_event_source_set_time(s, usec + m->config->stats_interval_usec);
+        /* From now, not from when it was due: after a stall, no burst of catch-ups. */
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_source_set_time(s, MAX(usec, now) + m->config->stats_interval_usec);
         return 0;
 }
 
@@ -261,10 +284,13 @@ static const struct quantity_info *sensor_quantities(void *userdata, size_t inde
         struct manager *m = userdata;
 
         *n = 0;
-        if (index >= m->n_sensors)
-                return NULL;
-        *n = m->sensors[index]->n_quantities;
-        return m->sensors[index]->quantities;
+        /* A sensor left out by a failed reload is missing from the array. */
+        for (size_t i = 0; i < m->n_sensors; i++)
+                if (m->sensors[i]->index == index) {
+                        *n = m->sensors[i]->n_quantities;
+                        return m->sensors[i]->quantities;
+                }
+        return NULL;
 }
 
 static int emit_discovery(void *userdata, const char *topic, const char *payload, size_t len) {
@@ -440,8 +466,10 @@ int manager_start(struct manager *m) {
         int r;
 
         r = load_config(m->config_path, &m->config);
-        if (r < 0)
-                return -EINVAL;
+        if (r < 0) {
+                m->config_invalid = true;
+                return r;
+        }
 
         r = manager_build_topics(m);
         if (r < 0)
@@ -475,6 +503,25 @@ int manager_start(struct manager *m) {
         return 0;
 }
 
+/* New [mqtt] settings (or a new topic base) need a new client. It is set up before the
+ * old one goes, so settings that cannot work (an unreadable CA file) leave the
+ * running connection in place instead of none at all. */
+static void manager_replace_link(struct manager *m) {
+        struct mqtt_link *previous = TAKE_PTR(m->link);
+        int r;
+
+        r = manager_create_link(m);
+        if (r >= 0)
+                r = mqtt_link_start(m->link);
+        if (r < 0) {
+                m->link = mqtt_link_free(m->link);
+                m->link = previous;
+                log_error_errno(r, "Cannot use the new [mqtt] settings, keeping the running connection: %m");
+                return;
+        }
+        mqtt_link_free(previous);
+}
+
 /* SIGHUP: a valid new configuration replaces the running one; an invalid one is
  * reported and the running one stays. */
 int manager_reload(struct manager *m) {
@@ -506,37 +553,36 @@ int manager_reload(struct manager *m) {
                 entity_set_clear(&old, /* shutdown= */ false);
                 m->hal = hal_free(m->hal);
         }
-        if (new_link)
-                m->link = mqtt_link_free(m->link);
 
         m->config = fresh;
         manager_free_topics(m);
         r = manager_build_topics(m);
+        if (r >= 0 && new_link)
+                manager_replace_link(m);
         if (r >= 0 && !m->hal)
                 r = manager_start_hal(m);
-        if (r >= 0 && !m->link) {
-                r = manager_create_link(m);
-                if (r >= 0)
-                        r = mqtt_link_start(m->link);
-        }
         if (r >= 0)
                 r = manager_create_entities(m, &old);
         /* Entities left in `old` are gone from the configuration; they still point at
          * the previous config, so free them before it. */
         entity_set_clear(&old, /* shutdown= */ false);
         config_free(previous);
+        /* Whatever failed was logged where it failed; the daemon runs on with what it
+         * could set up, and systemd must hear that the reload is over. */
         if (r < 0)
-                return log_error_errno(r, "Reload failed: %m");
+                log_error_errno(r, "Reload incomplete, running with %zu inputs, %zu outputs, %zu sensors: %m",
+                                m->n_inputs, m->n_outputs, m->n_sensors);
 
         if (mqtt_link_connected(m->link)) {
                 publish_all_states(m);
                 manager_announce(m);
         }
-        log_info("Configuration reloaded: %zu inputs, %zu outputs, %zu sensors",
-                 m->n_inputs, m->n_outputs, m->n_sensors);
+        if (r >= 0)
+                log_info("Configuration reloaded: %zu inputs, %zu outputs, %zu sensors",
+                         m->n_inputs, m->n_outputs, m->n_sensors);
         sd_notify(false, "READY=1");
         manager_update_status(m);
-        return 0;
+        return r;
 }
 
 /* ---- signals and life cycle ---- */
@@ -593,6 +639,7 @@ int manager_new(const char *config_path, struct manager **ret) {
         if (!m->config_path)
                 return -ENOMEM;
         m->start_usec = now_monotonic();
+        m->command_log = (struct log_ratelimit) LOG_RATELIMIT_INIT(10 * USEC_PER_SEC, 20);
 
         r = sd_event_new(&m->event);
         if (r < 0)

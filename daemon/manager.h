@@ -33,6 +33,7 @@ struct output {
         const struct config_output *config;
         struct hal_output *hal;
         sd_event_source *pulse_timer;        /* armed while a pulse runs */
+        bool pulse_restore;                  /* the level to go back to when it ends */
         char *state_topic;
 };
 
@@ -51,6 +52,7 @@ struct sensor {
         struct reading last;
         bool have_last;
         uint64_t last_publish_usec;          /* CLOCK_MONOTONIC */
+        uint64_t last_attempt_usec;          /* CLOCK_MONOTONIC, last read step */
         uint64_t failures;                   /* consecutive */
         struct log_ratelimit fail_ratelimit;
         char payload[512];                   /* the last payload, reused: no allocation per reading */
@@ -97,15 +99,17 @@ struct manager {
         uint64_t read_errors;
         uint64_t commands;
         uint64_t command_errors;
+        struct log_ratelimit command_log;   /* commands come from anyone on the broker */
         bool shutting_down;
+        bool config_invalid;        /* manager_start() failed on the configuration */
         char buf[1024];             /* scratch for stats and error payloads */
 };
 
 int manager_new(const char *config_path, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct manager *, manager_free);
-/** Loads the configuration, brings up hardware and starts connecting. Returns
- * -EINVAL on a configuration error (already logged, every problem). */
+/** Loads the configuration, brings up hardware and starts connecting. On a
+ * configuration error (every problem already logged) it sets m->config_invalid. */
 int manager_start(struct manager *m);
 int manager_run(struct manager *m);
 int manager_reload(struct manager *m);

@@ -201,6 +201,27 @@ START_TEST(test_output_commands) {
 }
 END_TEST
 
+/* A pulse goes back to the state from before it: an ON output given an OFF pulse ends
+ * ON, and an ON pulse on an output already ON leaves it ON. */
+START_TEST(test_output_pulse_restores) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "{\"state\":\"OFF\",\"pulse_ms\":300}"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        sim("get gpiochip0 GPIO27", "1");
+
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "{\"state\":\"ON\",\"pulse_ms\":300}"), 0);
+        /* The state after the command, then the one after the pulse: both ON. */
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(test_client_take(client, "iotgw/t1/relay/state", "OFF", NULL), -EAGAIN);
+        sim("get gpiochip0 GPIO27", "1");
+}
+END_TEST
+
 /* A pulse turns the output on, then off by itself. */
 START_TEST(test_output_pulse) {
         start_daemon();
@@ -490,6 +511,46 @@ START_TEST(test_reload_good) {
 }
 END_TEST
 
+/* SIGHUP that changes the settings of a line in use: the line is released and
+ * requested again with the new settings, and nothing else is lost. */
+START_TEST(test_reload_changed_line) {
+        const char *changed;
+        char *text;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+        changed = strstr(BOARD, "[input bouncy]");
+        ck_assert_ptr_nonnull(changed);
+        /* The same board with the door debounced and the lamp active-low. */
+        ck_assert_int_ge(asprintf(&text, "%.*s%s%s", (int) (changed - BOARD), BOARD,
+                                  "debounce_ms = 20\n", changed), 0);
+        {
+                char *lamp = strstr(text, "initial = on\n");
+
+                ck_assert_ptr_nonnull(lamp);
+                ck_assert_int_eq(daemon_write_conf(&daemon_, text), 0);
+                ck_assert_int_eq(daemon_write_dropin(&daemon_, "10-lamp.conf",
+                                                     "[output lamp]\nactive_low = yes\n"), 0);
+        }
+        free(text);
+
+        daemon_notify_reset(&daemon_);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Configuration reloaded: 2 inputs, 2 outputs, 2 sensors", WAIT_MS) == 0);
+        daemon_assert(&daemon_, !daemon_log_contains(&daemon_, "Reload incomplete"));
+
+        sim("set gpiochip0 GPIO17 1", "ok");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
+        /* The lamp starts again from initial = on, now active-low: physically low. */
+        sim("get gpiochip1 3", "0");
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(publish("iotgw/t1/climate/get", ""), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+}
+END_TEST
+
 /* SIGHUP with a broken file: every error logged with FILE:LINE, the old one keeps running. */
 START_TEST(test_reload_bad) {
         start_daemon();
@@ -542,6 +603,15 @@ START_TEST(test_check_and_exit_status) {
         ck_assert_int_eq(daemon_spawn(&daemon_, NULL), 0);
         ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status 0x%x", status);
+
+        /* A valid file whose hardware is missing is a runtime error (1, restarted by
+         * systemd), not a configuration error. */
+        ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nname = t1\nhal = gpiod\n"
+                                           "[mqtt]\nhost = 127.0.0.1\nport = @PORT@\n"
+                                           "[input x]\nchip = no-such-chip-label\nline = 1\n"), 0);
+        ck_assert_int_eq(daemon_spawn(&daemon_, NULL), 0);
+        ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
 }
 END_TEST
 
@@ -563,6 +633,7 @@ static Suite *daemon_suite(void) {
         add(s, "test_input_bounce", test_input_bounce);
         add(s, "test_output_commands", test_output_commands);
         add(s, "test_output_pulse", test_output_pulse);
+        add(s, "test_output_pulse_restores", test_output_pulse_restores);
         add(s, "test_bad_commands", test_bad_commands);
         add(s, "test_response_topic", test_response_topic);
         add(s, "test_last_will", test_last_will);
@@ -572,6 +643,7 @@ static Suite *daemon_suite(void) {
         add(s, "test_sensor_on_change", test_sensor_on_change);
         add(s, "test_reload_good", test_reload_good);
         add(s, "test_reload_bad", test_reload_bad);
+        add(s, "test_reload_changed_line", test_reload_changed_line);
         add(s, "test_sigterm", test_sigterm);
         add(s, "test_check_and_exit_status", test_check_and_exit_status);
         return s;
