@@ -288,6 +288,15 @@ static int key_protocol(struct loader *l, const struct key_def *k, const char *v
         return 0;
 }
 
+/* "" (no replies), "#" (any topic), or the start of the topics replies may go to. */
+static int key_response_prefix(struct loader *l, const struct key_def *k, const char *value, void *base) {
+        if (!streq(value, "#") &&
+            (strpbrk(value, "+#") || value[0] == '$' || strlen(value) > TOPIC_PREFIX_MAX))
+                return bad_value(l, k, value, "a topic prefix without wildcards, \"#\" for any topic, "
+                                 "or nothing to disable replies");
+        return config_set_string(l, field(base, k), value);
+}
+
 static int key_device_class(struct loader *l, const struct key_def *k, const char *value, void *base) {
         if (config_isempty(value) || strspn(value, "abcdefghijklmnopqrstuvwxyz_") != strlen(value))
                 return bad_value(l, k, value, "a Home Assistant device class such as 'door' ([a-z_]+)");
@@ -341,6 +350,7 @@ static const char *const discovery_choices[] = { "homeassistant", "none", NULL }
 static const char *const bias_choices[] = { "as-is", "disable", "pull-up", "pull-down", NULL };
 static const char *const edge_choices[] = { "both", "rising", "falling", NULL };
 static const char *const on_shutdown_choices[] = { "off", "keep", NULL };
+static const char *const retained_choices[] = { "ignore", "apply-once", NULL };
 static const char *const publish_choices[] = { "always", "on-change", NULL };
 
 static const struct key_def gateway_keys[] = {
@@ -373,6 +383,9 @@ static const struct key_def mqtt_keys[] = {
           .min = SEC(5), .max = SEC(3600), .scale = USEC_PER_SEC },
         { "qos",                key_uint, offsetof(struct config, qos), FIELD_INT, .min = 0, .max = 2 },
         { "protocol",           key_protocol, offsetof(struct config, protocol) },
+        { "retained_commands",  key_choice, offsetof(struct config, retained_commands), FIELD_INT,
+          .choices = retained_choices },
+        { "response_topic_prefix", key_response_prefix, offsetof(struct config, response_topic_prefix) },
 };
 
 #define HA_KEYS(type)                                                                           \

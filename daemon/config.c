@@ -36,31 +36,41 @@ void config_loader_oom(struct loader *l) {
 }
 
 _printf_(4, 0)
-static void loader_error_atv(struct loader *l, const char *file, unsigned line,
-                             const char *format, va_list ap) {
+static int errors_addv(struct config_errors *errors, const char *file, unsigned line,
+                       const char *format, va_list ap) {
         _cleanup_(freep) char *msg = NULL, *full = NULL;
         char **m;
 
+        if (vasprintf(&msg, format, ap) < 0)
+                return -ENOMEM;
+        if (asprintf(&full, "%s:%u: %s", file, line, msg) < 0)
+                return -ENOMEM;
+
+        m = reallocarray(errors->messages, errors->n + 1, sizeof(char *));
+        if (!m)
+                return -ENOMEM;
+        errors->messages = m;
+        m[errors->n++] = TAKE_PTR(full);
+        return 0;
+}
+
+int config_errors_add(struct config_errors *errors, const char *file, unsigned line,
+                      const char *format, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = errors_addv(errors, file, line, format, ap);
+        va_end(ap);
+        return r;
+}
+
+_printf_(4, 0)
+static void loader_error_atv(struct loader *l, const char *file, unsigned line,
+                             const char *format, va_list ap) {
         l->failed = true;
-
-        if (vasprintf(&msg, format, ap) < 0) {
-                msg = NULL;
+        if (errors_addv(l->errors, file, line, format, ap) < 0)
                 config_loader_oom(l);
-                return;
-        }
-        if (asprintf(&full, "%s:%u: %s", file, line, msg) < 0) {
-                full = NULL;
-                config_loader_oom(l);
-                return;
-        }
-
-        m = reallocarray(l->errors->messages, l->errors->n + 1, sizeof(char *));
-        if (!m) {
-                config_loader_oom(l);
-                return;
-        }
-        l->errors->messages = m;
-        m[l->errors->n++] = TAKE_PTR(full);
 }
 
 void config_loader_error_at(struct loader *l, const char *file, unsigned line, const char *format, ...) {
@@ -151,6 +161,7 @@ struct config *config_free(struct config *c) {
         free(c->tls_ca_file);
         free(c->tls_cert_file);
         free(c->tls_key_file);
+        free(c->response_topic_prefix);
 
         for (size_t i = 0; i < c->n_inputs; i++)
                 config_input_clear(&c->inputs[i]);
@@ -789,6 +800,10 @@ static int read_password(struct loader *l, const struct key_seen *where) {
         return 0;
 }
 
+static struct config_origin origin_of(const struct key_seen *seen) {
+        return (struct config_origin) { .file = seen->file, .line = seen->line };
+}
+
 static void check_gateway_and_mqtt(struct loader *l) {
         struct config *c = l->config;
         const struct key_seen *cert, *key, *pw;
@@ -806,6 +821,9 @@ static void check_gateway_and_mqtt(struct loader *l) {
 
         cert = seen_key(l->mqtt_seen, SECTION_MQTT, "tls_cert_file");
         key = seen_key(l->mqtt_seen, SECTION_MQTT, "tls_key_file");
+        c->tls_ca_origin = origin_of(seen_key(l->mqtt_seen, SECTION_MQTT, "tls_ca_file"));
+        c->tls_cert_origin = origin_of(cert);
+        c->tls_key_origin = origin_of(key);
         if (c->tls_cert_file && !c->tls_key_file)
                 config_loader_error_at(l, cert->file, cert->line, "tls_cert_file needs tls_key_file as well");
         if (c->tls_key_file && !c->tls_cert_file)

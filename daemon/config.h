@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "hal.h"
+#include "macro.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/iotgwd/iotgwd.conf"
 
@@ -21,6 +22,12 @@ enum mqtt_protocol {
 enum discovery_mode {
         DISCOVERY_HOMEASSISTANT,
         DISCOVERY_NONE,
+};
+
+/* What a retained message on a command topic does (key retained_commands). */
+enum retained_commands {
+        RETAINED_COMMANDS_IGNORE,       /* logged once per topic, never applied */
+        RETAINED_COMMANDS_APPLY_ONCE,   /* applied at the first connect after start only */
 };
 
 enum publish_policy {
@@ -115,6 +122,12 @@ struct config {
         unsigned keepalive;       /* seconds, default 60 */
         int qos;                  /* default 1 */
         enum mqtt_protocol protocol;    /* default MQTT_PROTOCOL_5 */
+        enum retained_commands retained_commands;  /* default ignore */
+        /* MQTT 5 response topics accepted: NULL (default) means BASE/reply/, "" none,
+         * "#" any topic (an explicit opt-in), else this prefix. */
+        char *response_topic_prefix;
+        /* Where the TLS keys were set, for the file checks' messages. */
+        struct config_origin tls_ca_origin, tls_cert_origin, tls_key_origin;
 
         struct config_input *inputs;
         size_t n_inputs;
@@ -141,6 +154,16 @@ struct config_errors {
 int config_load(const char *path, struct config **ret, struct config_errors *errors);
 struct config *config_free(struct config *config);
 void config_errors_clear(struct config_errors *errors);
+/** Appends "FILE:LINE: message" to *errors; -ENOMEM when it cannot. */
+_printf_(4, 5)
+int config_errors_add(struct config_errors *errors, const char *file, unsigned line,
+                      const char *format, ...);
+
+/** What start-up would reject beyond the file's syntax: that the TLS files can be
+ * loaded (CA, certificate, key, and that the key matches the certificate). Every
+ * problem is added to *errors with the FILE:LINE of its key; returns -EINVAL if any
+ * (config-files.c). */
+int config_check_files(const struct config *config, struct config_errors *errors);
 
 /* Strict value parsers, exposed for the tests and for command payloads. */
 /** "500ms", "10s", "5min", "1h", "250us"; a bare number is seconds. No overflow, no junk. */

@@ -78,11 +78,15 @@ static int run_check(void) {
         int r;
 
         r = config_load(arg_config, &c, &errors);
+        if (r >= 0)
+                r = config_check_files(c, &errors);
         for (size_t i = 0; i < errors.n; i++)
                 fprintf(stderr, "%s\n", errors.messages[i]);
         config_errors_clear(&errors);
-        if (r < 0)
+        if (r < 0) {
+                config_free(c);
                 return EXIT_FAILURE;
+        }
 
         printf("configuration OK: %s (%zu file%s), gateway %s, %zu inputs, %zu outputs, %zu sensors, broker %s:%u\n",
                arg_config, c->n_files, c->n_files == 1 ? "" : "s", c->name, c->n_inputs,

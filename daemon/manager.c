@@ -441,6 +441,11 @@ static int load_config(const char *path, struct config **ret) {
         int r;
 
         r = config_load(path, ret, &errors);
+        if (r >= 0) {
+                r = config_check_files(*ret, &errors);
+                if (r < 0)
+                        *ret = config_free(*ret);
+        }
         for (size_t i = 0; i < errors.n; i++)
                 log_error("%s", errors.messages[i]);
         config_errors_clear(&errors);

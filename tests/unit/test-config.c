@@ -659,6 +659,10 @@ static const struct {
         { "[mqtt]\nkeepalive = 5500ms\n", "iotgwd.conf:2: invalid value '5500ms' for 'keepalive': expected a duration from 5s to 1h in whole seconds (e.g. 500ms, 10s, 5min)" },
         { "[mqtt]\nqos = 3\n", "iotgwd.conf:2: invalid value '3' for 'qos': expected an integer from 0 to 2" },
         { "[mqtt]\nprotocol = 3\n", "iotgwd.conf:2: invalid value '3' for 'protocol': expected 5 or 3.1.1" },
+        { "[mqtt]\nretained_commands = apply\n", "iotgwd.conf:2: invalid value 'apply' for 'retained_commands': expected one of ignore apply-once" },
+        { "[mqtt]\nresponse_topic_prefix = a/+/b\n", "iotgwd.conf:2: invalid value 'a/+/b' for 'response_topic_prefix': expected a topic prefix without wildcards, \"#\" for any topic, or nothing to disable replies" },
+        { "[mqtt]\nresponse_topic_prefix = a/#\n", "iotgwd.conf:2: invalid value 'a/#' for 'response_topic_prefix': expected a topic prefix without wildcards, \"#\" for any topic, or nothing to disable replies" },
+        { "[mqtt]\nresponse_topic_prefix = $SYS/\n", "iotgwd.conf:2: invalid value '$SYS/' for 'response_topic_prefix': expected a topic prefix without wildcards, \"#\" for any topic, or nothing to disable replies" },
         /* input/output values */
         { "[input a]\nchip = c\nline = 1\nbias = up\n", "iotgwd.conf:4: invalid value 'up' for 'bias': expected one of as-is disable pull-up pull-down" },
         { "[input a]\nchip = c\nline = 1\nedge = any\n", "iotgwd.conf:4: invalid value 'any' for 'edge': expected one of both rising falling" },
@@ -700,6 +704,115 @@ static const struct {
         { "[input x]\nchip = c\nline = 1\n[output x]\nchip = c\n",
           "iotgwd.conf:4: name 'x' is already used by [input x] at <TMP>/iotgwd.conf:1" },
 };
+
+/* ---- files a configuration names (config_check_files) ---- */
+
+static void check_files_fail(const char *content, const char *message) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors errors = {};
+        char want[1024], pattern[1024];
+
+        write_file("iotgwd.conf", content);
+        c = load_ok();
+        ck_assert_int_eq(config_check_files(c, &errors), -EINVAL);
+        if (errors.n != 1)
+                dump_errors(&errors);
+        ck_assert_uint_eq(errors.n, 1);
+        snprintf(pattern, sizeof(pattern), "<TMP>/%s", message);
+        expand_tmp(want, sizeof(want), pattern);
+        /* OpenSSL's own words vary between versions: compare up to them. */
+        ck_assert_msg(strncmp(errors.messages[0], want, strlen(want)) == 0, "got '%s', want '%s...'",
+                      errors.messages[0], want);
+        config_errors_clear(&errors);
+}
+
+/* A CA, a client certificate and key from it, and a second key that matches nothing. */
+static void make_tls_files(void) {
+        char cmd[2048];
+
+        snprintf(cmd, sizeof(cmd),
+                 "cd '%s' && "
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                 "-keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca 2>/dev/null && "
+                 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                 "-keyout client.key -out client.csr -subj /CN=client 2>/dev/null && "
+                 "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+                 "-out client.crt -days 2 2>/dev/null && "
+                 "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out other.key 2>/dev/null && "
+                 "mkfifo fifo.pem && echo garbage > junk.pem",
+                 tmpdir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_tls_files) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors errors = {};
+        char conf[1024];
+
+        make_dir();
+        make_tls_files();
+
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/ca.crt\ntls_cert_file = %s/client.crt\n"
+                 "tls_key_file = %s/client.key\n", tmpdir, tmpdir, tmpdir);
+        write_file("iotgwd.conf", conf);
+        c = load_ok();
+        ck_assert_int_eq(config_check_files(c, &errors), 0);
+        ck_assert_uint_eq(errors.n, 0);
+
+        /* No TLS at all: nothing to check. */
+        write_file("iotgwd.conf", "[mqtt]\nhost = localhost\n");
+        c = config_free(c);
+        c = load_ok();
+        ck_assert_int_eq(config_check_files(c, &errors), 0);
+
+        snprintf(conf, sizeof(conf), "[mqtt]\n\ntls_ca_file = %s/missing.crt\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:3: tls_ca_file '<TMP>/missing.crt': No such file or directory");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/fifo.pem\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:2: tls_ca_file '<TMP>/fifo.pem' is not a regular file");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:2: tls_ca_file '<TMP>' is not a regular file");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/junk.pem\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:2: tls_ca_file '<TMP>/junk.pem' holds no usable CA certificate: ");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/ca.crt\ntls_cert_file = %s/junk.pem\n"
+                 "tls_key_file = %s/client.key\n", tmpdir, tmpdir, tmpdir);
+        check_files_fail(conf, "iotgwd.conf:3: tls_cert_file '<TMP>/junk.pem' holds no usable certificate: ");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/ca.crt\ntls_cert_file = %s/client.crt\n"
+                 "tls_key_file = %s/other.key\n", tmpdir, tmpdir, tmpdir);
+        check_files_fail(conf, "iotgwd.conf:4: tls_key_file '<TMP>/other.key' ");
+        snprintf(conf, sizeof(conf), "[mqtt]\ntls_ca_file = %s/ca.crt\ntls_cert_file = %s/client.crt\n"
+                 "tls_key_file = %s/junk.pem\n", tmpdir, tmpdir, tmpdir);
+        check_files_fail(conf, "iotgwd.conf:4: tls_key_file '<TMP>/junk.pem' cannot be used with tls_cert_file '<TMP>/client.crt': ");
+        remove_dir();
+}
+END_TEST
+
+START_TEST(test_mqtt_reply_and_retained_keys) {
+        _cleanup_(config_freep) struct config *c = NULL;
+
+        make_dir();
+        write_file("iotgwd.conf", "[mqtt]\nhost = localhost\n");
+        c = load_ok();
+        ck_assert_int_eq(c->retained_commands, RETAINED_COMMANDS_IGNORE);
+        ck_assert_ptr_null(c->response_topic_prefix);
+        c = config_free(c);
+
+        write_file("iotgwd.conf", "[mqtt]\nretained_commands = apply-once\nresponse_topic_prefix =\n");
+        c = load_ok();
+        ck_assert_int_eq(c->retained_commands, RETAINED_COMMANDS_APPLY_ONCE);
+        ck_assert_str_eq(c->response_topic_prefix, "");
+        c = config_free(c);
+
+        write_file("iotgwd.conf", "[mqtt]\nresponse_topic_prefix = #\n");
+        c = load_ok();
+        ck_assert_str_eq(c->response_topic_prefix, "#");
+        c = config_free(c);
+
+        write_file("iotgwd.conf", "[mqtt]\nresponse_topic_prefix = replies/gw1/\n");
+        c = load_ok();
+        ck_assert_str_eq(c->response_topic_prefix, "replies/gw1/");
+        remove_dir();
+}
+END_TEST
 
 START_TEST(test_single_error) {
         make_dir();
@@ -865,6 +978,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_dropin_driver_override);
         tcase_add_test(tc, test_shipped_conf);
         tcase_add_test(tc, test_hostname_fallback_name);
+        tcase_add_test(tc, test_mqtt_reply_and_retained_keys);
+        tcase_add_test(tc, test_tls_files);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("password");
