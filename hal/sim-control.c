@@ -150,10 +150,26 @@ static void sim_control_sensor(struct sim *sim, char **t, int n, char *reply, si
                 snprintf(reply, size, "ok");
 }
 
+/* fail CHIP LINE on|off: the line refuses new settings. */
+static void sim_control_fail_line(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        if (!(streq(t[3], "on") || streq(t[3], "off"))) {
+                snprintf(reply, size, "error: usage: fail CHIP LINE on|off");
+                return;
+        }
+        if (sim_line_refuse_config(sim, t[1], t[2], streq(t[3], "on")) < 0)
+                snprintf(reply, size, "error: no line %s %s", t[1], t[2]);
+        else
+                snprintf(reply, size, "ok");
+}
+
 static void sim_control_fail(struct sim *sim, char **t, int n, char *reply, size_t size) {
         struct sim_chip *chip;
         bool failing;
 
+        if (n == 4) {
+                sim_control_fail_line(sim, t, n, reply, size);
+                return;
+        }
         if (n != 3 || !(streq(t[2], "on") || streq(t[2], "off"))) {
                 snprintf(reply, size, "error: usage: fail NAME on|off");
                 return;

@@ -19,6 +19,10 @@ int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool le
                     uint64_t now_usec);
 /** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
 int sim_line_level(struct sim *sim, const char *chip, const char *line);
+/** While `refuse` is set, changing the settings of the requested line fails with
+ * -EIO (and the line keeps its old ones), as a chip that cannot apply a pull would.
+ * -ENOENT if no such line is requested. */
+int sim_line_refuse_config(struct sim *sim, const char *chip, const char *line, bool refuse);
 /** The simulated sensor device opened for entity `name`, or NULL. */
 struct sim_chip *sim_find_chip(struct sim *sim, const char *name);
 

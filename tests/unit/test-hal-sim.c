@@ -804,6 +804,286 @@ START_TEST(test_sensor_commands) {
 }
 END_TEST
 
+
+/* A second request of a held line, as the next configuration's would be. */
+static void assert_held(struct ctx *c, const char *chip, const char *line) {
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "intruder", .chip = chip, .line = line };
+        struct hal_output_config oc = { .name = "intruder", .chip = chip, .line = line };
+        struct hal_input *in = NULL;
+        struct hal_output *out = NULL;
+
+        ck_assert_int_eq(hal_input_request(c->hal, &ic, on_change, &rec, &in), -EBUSY);
+        ck_assert_int_eq(hal_output_request(c->hal, &oc, &out), -EBUSY);
+        ck_assert_ptr_null(in);
+        ck_assert_ptr_null(out);
+}
+
+START_TEST(test_input_reconfigure) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "17" };
+        struct hal_input *in;
+        char line[64];
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(hal_input_value(in));
+
+        /* active_low: the value flips with no report, the wire stays where it was. */
+        ic.active_low = true;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 1);
+        command(&c, &cl, "get gpiochip0 17", "1");
+        assert_held(&c, "gpiochip0", "17");
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 2);
+        ck_assert(rec.values[1]);
+        ck_assert(hal_input_value(in));
+
+        /* edge: falling edges are no longer reported, but followed. */
+        ic.edge = HAL_EDGE_RISING;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        assert_held(&c, "gpiochip0", "17");
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        command(&c, &cl, "get gpiochip0 17", "1");
+        {
+                uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+
+                while (hal_input_value(in))
+                        loop_once(&c, deadline);
+        }
+        ck_assert_uint_eq(rec.n, 2);
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 3);
+        ck_assert(rec.values[2]);
+
+        /* debounce: from none to 50 ms, so a bounce now goes unreported ... */
+        ic.edge = HAL_EDGE_BOTH;
+        ic.debounce_usec = 50 * USEC_PER_MSEC;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 1 * USEC_PER_MSEC);
+        assert_held(&c, "gpiochip0", "17");
+        client_send(&c, &cl, "set gpiochip0 17 1\nset gpiochip0 17 0\n");
+        for (int i = 0; i < 2; i++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert_str_eq(line, "ok");
+        }
+        /* ... and a held press is reported once it has held. */
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 4);
+        ck_assert(!rec.values[3]);
+        ck_assert(!hal_input_value(in));
+
+        /* bias: taken in place as well. */
+        ic.bias = HAL_BIAS_PULL_UP;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        assert_held(&c, "gpiochip0", "17");
+        ck_assert(!hal_input_value(in));
+
+        /* Everything back at once, debounce off again. */
+        ic = (struct hal_input_config) { .name = "button", .chip = "gpiochip0", .line = "17" };
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 0);
+        ck_assert(hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 4);
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 5);
+        ck_assert(!rec.values[4]);
+        assert_held(&c, "gpiochip0", "17");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_reconfigure_queued) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "8",
+                                       .active_low = true };
+        struct hal_input *in;
+
+        /* An edge still queued when the settings change happened under the old ones:
+         * it is reported as it was, not read back under the new polarity. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "8", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 8 1", "ok");
+        ck_assert_uint_eq(rec.n, 0);
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(rec.n, 1);
+        ck_assert(rec.values[0]);
+        ck_assert(!hal_input_value(in));
+
+        /* Nothing else turns up later. */
+        command(&c, &cl, "get gpiochip0 8", "1");
+        ck_assert_uint_eq(rec.n, 1);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_reconfigure_fails) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "6",
+                                       .active_low = true, .debounce_usec = 40 * USEC_PER_MSEC };
+        struct hal_input *in;
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "6", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+
+        /* The chip refuses: the old settings stay, the line stays held. */
+        command(&c, &cl, "fail gpiochip0 6 on", "ok");
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EIO);
+        ck_assert(!hal_input_value(in));
+        ck_assert(!hal_input_kernel_debounce(in));
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 0);
+        assert_held(&c, "gpiochip0", "6");
+
+        /* Old polarity and no debounce: an edge is reported at once, as high. */
+        command(&c, &cl, "set gpiochip0 6 1", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(rec.values[0]);
+        ck_assert(hal_input_value(in));
+
+        /* Settings no backend could take are refused before anything is touched. */
+        command(&c, &cl, "fail gpiochip0 6 off", "ok");
+        ic.bias = (enum hal_bias) 42;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EINVAL);
+        ic.bias = HAL_BIAS_AS_IS;
+        ic.edge = (enum hal_edge) -1;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EINVAL);
+        ck_assert(hal_input_value(in));
+
+        /* Once the chip cooperates, the same change goes through. */
+        ic.edge = HAL_EDGE_BOTH;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 1);
+
+        command(&c, &cl, "fail gpiochip0 6 maybe", "error: usage: fail CHIP LINE on|off");
+        command(&c, &cl, "fail gpiochip0 99 on", "error: no line gpiochip0 99");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_output_reconfigure) {
+        struct ctx c;
+        struct client cl;
+        struct hal_output_config oc = {
+                .name = "relay",
+                .chip = "gpiochip1",
+                .line = "RELAY1",
+                .initial = true,
+        };
+        struct hal_output *out = NULL;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+
+        /* Same polarity, same value: nothing moves. */
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+
+        /* Same polarity, new value: just the value. */
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+
+        /* New polarity, same logical value: the wire flips. */
+        oc.active_low = true;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+        ck_assert_int_eq(hal_output_set(out, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+
+        /* New polarity and new value together: the wire stays where it is. */
+        oc.active_low = false;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        assert_held(&c, "gpiochip1", "RELAY1");
+
+        /* Refused: polarity, value and level as they were. */
+        command(&c, &cl, "fail gpiochip1 RELAY1 on", "ok");
+        oc.active_low = true;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, true), -EIO);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        ck_assert_int_eq(hal_output_set(out, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+        command(&c, &cl, "fail gpiochip1 RELAY1 off", "ok");
+
+        client_close(&cl);
+        hal_output_free(out);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_debounce_latency) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        const uint64_t window = 30 * USEC_PER_MSEC;
+        uint64_t reported[8], lo = UINT64_MAX, hi = 0;
+
+        /* The window is milliseconds, so is the timer's slack (sd-event's default is
+         * 250 ms). How late each report comes after its edge is measured from the
+         * HAL's own timestamps; only "never early" is a pass criterion, since a
+         * loaded machine may always be late. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "12", false, HAL_EDGE_BOTH, window, &rec);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 1 * USEC_PER_MSEC);
+        client_connect(&c, &cl);
+
+        for (unsigned i = 0; i < ELEMENTSOF(reported); i++) {
+                command(&c, &cl, i % 2 == 0 ? "set gpiochip0 12 1" : "set gpiochip0 12 0", "ok");
+                run_until_count(&c, &rec, i + 1);
+                reported[i] = now_usec(CLOCK_REALTIME);
+                ck_assert(rec.values[i] == (i % 2 == 0));
+        }
+        for (unsigned i = 0; i < ELEMENTSOF(reported); i++) {
+                uint64_t late = reported[i] - rec.timestamps[i];
+
+                /* The edge's time goes through the loop's clock snapshot: a
+                 * millisecond of rounding either way. */
+                ck_assert_uint_ge(late + USEC_PER_MSEC, window);
+                lo = MIN(lo, late);
+                hi = MAX(hi, late);
+        }
+        fprintf(stderr, "debounce %llu ms: reported %.1f..%.1f ms after the edge\n",
+                (unsigned long long) (window / USEC_PER_MSEC), (double) lo / 1000.0,
+                (double) hi / 1000.0);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -827,6 +1107,11 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_backend_edges);
         tcase_add_test(tc, test_gpiod_missing_chip);
         tcase_add_test(tc, test_sensor_commands);
+        tcase_add_test(tc, test_input_reconfigure);
+        tcase_add_test(tc, test_input_reconfigure_queued);
+        tcase_add_test(tc, test_input_reconfigure_fails);
+        tcase_add_test(tc, test_output_reconfigure);
+        tcase_add_test(tc, test_debounce_latency);
         suite_add_tcase(s, tc);
         return s;
 }
