@@ -54,7 +54,7 @@ struct sim_control {
 
 static const char sim_control_help[] =
         "commands: set CHIP LINE 0|1; get CHIP LINE; sensor NAME QUANTITY VALUE; "
-        "fail NAME on|off; help";
+        "fail NAME on|off; help; fail CHIP LINE on|off; power NAME off|on";
 
 /* Splits at blanks; -E2BIG if there are more tokens than fit. */
 static int sim_control_tokenize(char *s, char **tokens, size_t max) {
@@ -184,6 +184,27 @@ static void sim_control_fail(struct sim *sim, char **t, int n, char *reply, size
         snprintf(reply, size, "ok");
 }
 
+/* power NAME off|on: a brownout of the sensor's chip. */
+static void sim_control_power(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        struct sim_chip *chip;
+
+        if (n != 3 || !(streq(t[2], "on") || streq(t[2], "off"))) {
+                snprintf(reply, size, "error: usage: power NAME off|on");
+                return;
+        }
+        chip = sim_find_chip(sim, t[1]);
+        if (!chip) {
+                snprintf(reply, size, "error: unknown sensor %s", t[1]);
+                return;
+        }
+        if (!sim_chip_i2c(chip)) {
+                snprintf(reply, size, "error: %s is not an I2C chip", t[1]);
+                return;
+        }
+        sim_chip_power(chip, streq(t[2], "on"));
+        snprintf(reply, size, "ok");
+}
+
 int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t now_usec,
                         char *reply, size_t size) {
         char buf[SIM_CONTROL_LINE_MAX];
@@ -223,6 +244,8 @@ int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t n
                 sim_control_sensor(sim, t, n, reply, size);
         else if (streq(t[0], "fail"))
                 sim_control_fail(sim, t, n, reply, size);
+        else if (streq(t[0], "power"))
+                sim_control_power(sim, t, n, reply, size);
         else if (streq(t[0], "help") && n == 1)
                 snprintf(reply, size, "%s", sim_control_help);
         else

@@ -885,6 +885,43 @@ START_TEST(test_no_ack) {
 }
 END_TEST
 
+
+/* A brownout: the chip stops answering, then comes back with its registers at their
+ * power-on values (its calibration NVM intact). Readings fail meanwhile; once it is
+ * back, a few readings later the driver has set it up again and readings are right. */
+START_TEST(test_power_loss) {
+        const char *driver = i2c_drivers[_i];
+        struct hal_sensor_config c = cfg(driver);
+        const char *quantity = streq(driver, "bh1750") ? "illuminance" :
+                               streq(driver, "ads1115") ? "voltage0" : "temperature";
+        double value = streq(driver, "bh1750") ? 321.0 : streq(driver, "ads1115") ? 1.5 : 30.0;
+        struct hal_sensor *s;
+        struct reading out;
+        unsigned attempts = 0;
+        int r;
+
+        s = open_sim(&c);
+        ck_assert_int_eq(read_full(s, &out), 1);
+
+        sim_chip_power(board.chip, false);
+        for (unsigned i = 0; i < 5; i++)
+                ck_assert_int_eq(read_full(s, &out), -EIO);
+        ck_assert_int_eq(sim_chip_set(board.chip, quantity, value), 0);
+        sim_chip_power(board.chip, true);
+
+        /* Each attempt is one poll of the daemon's. */
+        do {
+                ck_assert_msg(++attempts <= 5, "%s: no reading since power came back", driver);
+                r = read_full(s, &out);
+        } while (r != 1);
+        for (unsigned i = 0; i < 5; i++) {
+                ck_assert_int_eq(read_full(s, &out), 1);
+                ck_assert_double_eq_tol(out.value[0], value, value / 100.0);
+        }
+        hal_sensor_free(s);
+}
+END_TEST
+
 START_TEST(test_wrong_chip) {
         struct hal_sensor_config chip = cfg("bme280"), c = cfg("bmp280");
         struct hal_sensor *s = NULL;
@@ -1210,6 +1247,7 @@ static Suite *drivers_suite(void) {
         tc = tcase_create("failures");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_loop_test(tc, test_no_ack, 0, ELEMENTSOF(i2c_drivers));
+        tcase_add_loop_test(tc, test_power_loss, 0, ELEMENTSOF(i2c_drivers));
         tcase_add_test(tc, test_wrong_chip);
         tcase_add_test(tc, test_wrong_address);
         tcase_add_test(tc, test_sht3x_crc_on_bus);
