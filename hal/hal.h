@@ -133,6 +133,13 @@ struct hal_sensor_config {
 /** Opens and initialises the device (chip id checked, calibration read). */
 int hal_sensor_open(struct hal *hal, const struct hal_sensor_config *config,
                     struct hal_sensor **ret);
+/** Checks the file a sysfs or ds18b20 sensor reads, without opening anything: a file
+ * read synchronously must be a regular file (sysfs attributes are), since reading a
+ * FIFO or a character device can block the loop forever. Returns 0 when the path is a
+ * regular file, does not exist (the device may appear later) or the sensor reads no
+ * file; -EINVAL with a message naming the path in `err` otherwise. hal_sensor_open()
+ * makes the same check. */
+int hal_sensor_check_path(const struct hal_sensor_config *config, char *err, size_t errsize);
 /** Takes one reading without blocking the loop for long.
  * Returns 1 with *out filled when the reading is complete; 0 when the device needs
  * time (a conversion): call again after *retry_usec; -errno on failure (-EIO no
