@@ -264,6 +264,10 @@ int sim_line_level(struct sim *sim, const char *chip, const char *line) {
         return l->level;
 }
 
+struct sim_control *sim_get_control(struct sim *sim) {
+        return sim ? sim->control : NULL;
+}
+
 /* ---- sensors ---- */
 
 struct sim_chip *sim_find_chip(struct sim *sim, const char *name) {

@@ -29,6 +29,11 @@ struct sim_chip *sim_find_chip(struct sim *sim, const char *name);
 /** Listens on `path` (parent directories created, a stale socket replaced). */
 int sim_control_new(struct sim *sim, sd_event *event, const char *path,
                     struct sim_control **ret);
+/** Clients idle (no byte in or out) for longer than `usec` are closed; 60 s unless
+ * changed (tests). */
+void sim_control_set_idle_timeout(struct sim_control *control, uint64_t usec);
+/** The board's control socket, or NULL if it has none. */
+struct sim_control *sim_get_control(struct sim *sim);
 /** Closes every client and removes the socket; NULL-safe. */
 struct sim_control *sim_control_free(struct sim_control *control);
 

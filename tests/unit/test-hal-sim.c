@@ -11,12 +11,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hal-backend.h"
 #include "hal.h"
 #include "macro.h"
+#include "sim.h"
 
 #define DEADLINE_USEC (20 * USEC_PER_SEC)
 #define HELP_PREFIX "commands: "
@@ -1116,6 +1118,141 @@ START_TEST(test_debounce_latency) {
 }
 END_TEST
 
+/* Runs the loop until the board has closed the client's connection. */
+static void client_wait_eof(struct ctx *c, struct client *cl) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        char b;
+
+        ck_assert_uint_eq(cl->len, 0);
+        for (;;) {
+                ssize_t k = recv(cl->fd, &b, 1, 0);
+
+                if (k == 0)
+                        return;
+                ck_assert_msg(k < 0 && errno == EAGAIN, "unexpected data before close");
+                loop_once(c, deadline);
+        }
+}
+
+START_TEST(test_socket_mode) {
+        struct ctx c;
+        struct stat st;
+        mode_t saved = umask(0);
+
+        /* Whatever the umask, only the owner may connect. */
+        ctx_open(&c, "sim.sock");
+        umask(saved);
+        ck_assert_int_eq(stat(c.socket, &st), 0);
+        ck_assert(S_ISSOCK(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_uid, geteuid());
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_socket_peer_refused) {
+        struct ctx c;
+        struct client cl;
+        uint64_t deadline;
+        pid_t pid;
+        int status = -1;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_socket_peer_refused: needs root to connect as another user, skipped\n");
+                return;
+        }
+
+        /* With the socket's mode widened by hand, the peer's credentials still keep
+         * other users out. */
+        ctx_open(&c, "sim.sock");
+        ck_assert_int_eq(chmod(c.dir, 0755), 0);
+        ck_assert_int_eq(chmod(c.socket, 0666), 0);
+
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct timeval tv = { .tv_sec = 20 };
+                const char expect[] = "error: permission denied for uid 65534\n";
+                char buf[128];
+                size_t len = 0;
+                int fd;
+
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                strcpy(sa.sun_path, c.socket);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        _exit(11);
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+                (void) send(fd, "set gpiochip0 1 1\n", 18, MSG_NOSIGNAL);
+                for (;;) {
+                        ssize_t k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+
+                        /* Closed with our command unread: a reset after the line. */
+                        if (k == 0 || (k < 0 && errno == ECONNRESET))
+                                break;
+                        if (k < 0)
+                                _exit(12);
+                        len += (size_t) k;
+                        if (len == sizeof(buf) - 1)
+                                _exit(13);
+                }
+                buf[len] = '\0';
+                _exit(strcmp(buf, expect) == 0 ? 0 : 14);
+        }
+
+        deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        for (;;) {
+                pid_t k = waitpid(pid, &status, WNOHANG);
+
+                ck_assert_int_ge(k, 0);
+                if (k == pid)
+                        break;
+                loop_once(&c, deadline);
+        }
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+        /* The daemon's own user is still served. */
+        client_connect(&c, &cl);
+        command(&c, &cl, "get gpiochip0 1", "error: no line gpiochip0 1");
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_idle_clients) {
+        struct ctx c;
+        struct client cl[17];
+        char line[256];
+
+        /* Sixteen clients that connect and say nothing hold every slot, until they
+         * have been idle for the limit: then they are told and closed, and the one
+         * waiting in the backlog is served. The limit is shortened from a minute. */
+        ctx_open(&c, "sim.sock");
+        sim_control_set_idle_timeout(sim_get_control(c.hal->state), 200 * USEC_PER_MSEC);
+        for (unsigned i = 0; i < ELEMENTSOF(cl); i++)
+                client_connect(&c, &cl[i]);
+        client_send(&c, &cl[16], "help\n");
+
+        client_line(&c, &cl[16], line, sizeof(line));
+        ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+        for (unsigned i = 0; i < ELEMENTSOF(cl); i++) {
+                client_line(&c, &cl[i], line, sizeof(line));
+                ck_assert_str_eq(line, "error: idle for too long, closing");
+                client_wait_eof(&c, &cl[i]);
+                client_close(&cl[i]);
+        }
+
+        /* Newcomers are served as before. */
+        client_connect(&c, &cl[0]);
+        command(&c, &cl[0], "get gpiochip0 1", "error: no line gpiochip0 1");
+        client_close(&cl[0]);
+        ctx_close(&c);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1144,6 +1281,9 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_input_reconfigure_fails);
         tcase_add_test(tc, test_output_reconfigure);
         tcase_add_test(tc, test_debounce_latency);
+        tcase_add_test(tc, test_socket_mode);
+        tcase_add_test(tc, test_socket_peer_refused);
+        tcase_add_test(tc, test_idle_clients);
         suite_add_tcase(s, tc);
         return s;
 }
