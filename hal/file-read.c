@@ -2,6 +2,7 @@
  * read loop until EOF gives a consistent snapshot of a small file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file-read.h"
@@ -9,14 +10,22 @@
 
 int hal_read_small_file(const char *path, char *buf, size_t size) {
         _cleanup_(closep) int fd = -EBADF;
+        struct stat st;
         size_t len = 0;
 
         if (!path || !buf || size == 0)
                 return -EINVAL;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK so that opening a FIFO without a writer (or a device that waits
+         * for carrier) cannot hang the loop; it changes nothing for regular files. The
+         * path was checked at open, but it may have been replaced since. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
 
         for (;;) {
                 ssize_t n;

@@ -20,8 +20,11 @@
 #define GPIOD_EVENT_BATCH 16
 
 struct hal_line {
+        struct gpiod_state *st;
         struct gpiod_chip *chip;        /* owns `line` */
         struct gpiod_line *line;
+        char *entity;
+        int flags;                      /* the request flags in force */
         int fd;                         /* inputs: the event fd, else -EBADF */
         struct gpiod_line_event events[GPIOD_EVENT_BATCH];
 };
@@ -101,6 +104,7 @@ static void gpiod_line_free(struct hal_line *l) {
                 gpiod_line_release(l->line);
         if (l->chip)
                 gpiod_chip_close(l->chip);
+        free(l->entity);
         free(l);
 }
 
@@ -126,6 +130,11 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
         if (!l)
                 return -ENOMEM;
         l->fd = -EBADF;
+        l->st = st;
+        l->flags = flags;
+        l->entity = strdup(entity);
+        if (!l->entity)
+                return -ENOMEM;
 
         r = gpiod_open_chip(chip_spec, &l->chip);
         if (r < 0)
@@ -148,33 +157,102 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
         return 0;
 }
 
+static int gpiod_input_flags(const struct hal_input_config *config) {
+        return gpiod_bias_flags(config->bias) |
+               (config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0);
+}
+
+/* The event fd of a freshly requested input, made non-blocking: hal.c reads until
+ * nothing is left, and a blocking read would hang the loop. */
+static int gpiod_input_watch(struct hal_line *l) {
+        int fd, flags;
+
+        fd = gpiod_line_event_get_fd(l->line);
+        if (fd < 0)
+                return hal_gpiod_errno();
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        l->fd = fd;
+        return 0;
+}
+
 static int gpiod_line_request_input_op(void *state, const struct hal_input_config *config,
                                        struct hal_line **ret, int *ret_fd,
                                        bool *ret_kernel_debounce) {
         _cleanup_(gpiod_line_freep) struct hal_line *l = NULL;
-        int flags, r;
+        int r;
 
         /* Both edges always: hal.c follows the level and filters by config->edge. */
         r = gpiod_request(state, config->name, config->chip, config->line,
-                          GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
-                          gpiod_bias_flags(config->bias) |
-                          (config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0),
+                          GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES, gpiod_input_flags(config),
                           /* initial= */ false, &l);
         if (r < 0)
                 return r;
 
-        l->fd = gpiod_line_event_get_fd(l->line);
-        if (l->fd < 0)
-                return hal_gpiod_errno();
-        /* hal.c reads until nothing is left; a blocking read would hang the loop. */
-        flags = fcntl(l->fd, F_GETFL);
-        if (flags < 0 || fcntl(l->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                return -errno;
+        r = gpiod_input_watch(l);
+        if (r < 0)
+                return r;
 
         *ret_fd = l->fd;
         *ret_kernel_debounce = false;
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+/* uAPI v1 cannot change the flags of an event request: the line is released and
+ * requested again at once, under the same consumer. */
+static int gpiod_rerequest_input(struct hal_line *l, int flags) {
+        struct gpiod_line_request_config rc = {
+                .consumer = l->st->consumer,
+                .request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
+                .flags = flags,
+        };
+        int r;
+
+        if (gpiod_line_is_requested(l->line))
+                gpiod_line_release(l->line);
+        l->fd = -EBADF;
+
+        if (gpiod_line_request(l->line, &rc, 0) < 0) {
+                r = hal_gpiod_errno();
+                if (r == -EBUSY)
+                        return gpiod_log_busy(l->line, l->entity, gpiod_chip_name(l->chip),
+                                              gpiod_line_name(l->line) ?: "(unnamed)");
+                return r;
+        }
+        r = gpiod_input_watch(l);
+        if (r < 0) {
+                gpiod_line_release(l->line);
+                return r;
+        }
+        l->flags = flags;
+        return 0;
+}
+
+static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
+                                           int *ret_fd, bool *ret_kernel_debounce) {
+        int flags = gpiod_input_flags(config), old = l->flags, r, k;
+
+        *ret_fd = l->fd;
+        *ret_kernel_debounce = false;
+        if (l->fd < 0)
+                return -ENODEV;         /* an input that was lost earlier, or an output */
+
+        /* Edge filter and debounce live in hal.c: nothing to tell the kernel. */
+        if (flags == old)
+                return 0;
+
+        r = gpiod_rerequest_input(l, flags);
+        if (r < 0) {
+                k = gpiod_rerequest_input(l, old);
+                if (k < 0)
+                        log_entity_full(LOG_ERR, k, l->entity, NULL,
+                                        "%s: cannot request the GPIO line again with its old settings: %m",
+                                        l->entity);
+        }
+        *ret_fd = l->fd;
+        return r;
 }
 
 static int gpiod_line_request_output_op(void *state, const struct hal_output_config *config,
@@ -184,6 +262,21 @@ static int gpiod_line_request_output_op(void *state, const struct hal_output_con
                              GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
                              config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0,
                              config->initial, ret);
+}
+
+static int gpiod_line_reconfigure_output_op(struct hal_line *l, const struct hal_output_config *config,
+                                            bool value) {
+        int flags = config->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
+
+        if (l->fd >= 0)
+                return -EINVAL;         /* an input */
+
+        /* One GPIOHANDLE_SET_CONFIG_IOCTL: flags and the (logical) value together. */
+        if (gpiod_line_set_config(l->line, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT, flags,
+                                  value) < 0)
+                return hal_gpiod_errno();
+        l->flags = flags;
+        return 0;
 }
 
 static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *events, size_t n) {
@@ -232,6 +325,8 @@ const struct hal_backend_ops hal_backend_gpiod = {
         .line_get = gpiod_line_get_op,
         .line_set = gpiod_line_set_op,
         .line_release = gpiod_line_release_op,
+        .line_reconfigure_input = gpiod_line_reconfigure_input_op,
+        .line_reconfigure_output = gpiod_line_reconfigure_output_op,
         .i2c_open = hal_gpiod_i2c_open,
         .file_read = hal_gpiod_file_read,
 };

@@ -198,19 +198,17 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
         return 0;
 }
 
-static int gpiod_line_request_input_op(void *state, const struct hal_input_config *config,
-                                       struct hal_line **ret, int *ret_fd,
-                                       bool *ret_kernel_debounce) {
+/* The settings of an input: both edges always (hal.c follows the level and filters by
+ * config->edge), monotonic timestamps, and the kernel's debounce where it can. */
+static int gpiod_input_settings(const struct hal_input_config *config,
+                                struct gpiod_line_settings **ret, bool *ret_kernel_debounce) {
         _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
-        struct hal_line *l;
         bool kernel_debounce;
-        int r;
 
         settings = gpiod_line_settings_new();
         if (!settings)
                 return -ENOMEM;
 
-        /* Both edges always: hal.c follows the level and filters by config->edge. */
         if (gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT) < 0 ||
             gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH) < 0 ||
             gpiod_line_settings_set_bias(settings, gpiod_bias(config->bias)) < 0 ||
@@ -224,6 +222,41 @@ static int gpiod_line_request_input_op(void *state, const struct hal_input_confi
         if (kernel_debounce)
                 gpiod_line_settings_set_debounce_period_us(settings,
                                                            (unsigned long) config->debounce_usec);
+
+        *ret_kernel_debounce = kernel_debounce;
+        *ret = TAKE_PTR(settings);
+        return 0;
+}
+
+static int gpiod_output_settings(bool active_low, bool value, struct gpiod_line_settings **ret) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+
+        settings = gpiod_line_settings_new();
+        if (!settings)
+                return -ENOMEM;
+
+        /* Direction and value together: the line never drives anything but `value`. */
+        gpiod_line_settings_set_active_low(settings, active_low);
+        if (gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_OUTPUT) < 0 ||
+            gpiod_line_settings_set_output_value(settings, value ? GPIOD_LINE_VALUE_ACTIVE :
+                                                                   GPIOD_LINE_VALUE_INACTIVE) < 0)
+                return hal_gpiod_errno();
+
+        *ret = TAKE_PTR(settings);
+        return 0;
+}
+
+static int gpiod_line_request_input_op(void *state, const struct hal_input_config *config,
+                                       struct hal_line **ret, int *ret_fd,
+                                       bool *ret_kernel_debounce) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        struct hal_line *l;
+        bool kernel_debounce;
+        int r;
+
+        r = gpiod_input_settings(config, &settings, &kernel_debounce);
+        if (r < 0)
+                return r;
 
         r = gpiod_request(state, config->name, config->chip, config->line, settings,
                           /* input= */ true, &l);
@@ -239,22 +272,64 @@ static int gpiod_line_request_input_op(void *state, const struct hal_input_confi
 static int gpiod_line_request_output_op(void *state, const struct hal_output_config *config,
                                         struct hal_line **ret) {
         _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        int r;
 
-        settings = gpiod_line_settings_new();
-        if (!settings)
-                return -ENOMEM;
-
-        /* Direction and initial value in the same request: the line never drives
-         * anything but `initial`. */
-        gpiod_line_settings_set_active_low(settings, config->active_low);
-        if (gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_OUTPUT) < 0 ||
-            gpiod_line_settings_set_output_value(settings, config->initial ?
-                                                 GPIOD_LINE_VALUE_ACTIVE :
-                                                 GPIOD_LINE_VALUE_INACTIVE) < 0)
-                return hal_gpiod_errno();
+        r = gpiod_output_settings(config->active_low, config->initial, &settings);
+        if (r < 0)
+                return r;
 
         return gpiod_request(state, config->name, config->chip, config->line, settings,
                              /* input= */ false, ret);
+}
+
+/* One GPIO_V2_LINE_SET_CONFIG_IOCTL on the request the line already has: the kernel
+ * checks the whole configuration before it applies any of it. */
+static int gpiod_reconfigure(struct hal_line *l, struct gpiod_line_settings *settings) {
+        _cleanup_(gpiod_line_config_freep) struct gpiod_line_config *line_cfg = NULL;
+
+        line_cfg = gpiod_line_config_new();
+        if (!line_cfg)
+                return -ENOMEM;
+        if (gpiod_line_config_add_line_settings(line_cfg, &l->offset, 1, settings) < 0)
+                return hal_gpiod_errno();
+        if (gpiod_line_request_reconfigure_lines(l->request, line_cfg) < 0)
+                return hal_gpiod_errno();
+        return 0;
+}
+
+static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
+                                           int *ret_fd, bool *ret_kernel_debounce) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        bool kernel_debounce;
+        int r;
+
+        *ret_fd = gpiod_line_request_get_fd(l->request);
+        if (!l->buffer)
+                return -EINVAL;         /* an output */
+
+        r = gpiod_input_settings(config, &settings, &kernel_debounce);
+        if (r < 0)
+                return r;
+        r = gpiod_reconfigure(l, settings);
+        if (r < 0)
+                return r;
+
+        *ret_kernel_debounce = kernel_debounce;
+        return 0;
+}
+
+static int gpiod_line_reconfigure_output_op(struct hal_line *l, const struct hal_output_config *config,
+                                            bool value) {
+        _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        int r;
+
+        if (l->buffer)
+                return -EINVAL;         /* an input */
+
+        r = gpiod_output_settings(config->active_low, value, &settings);
+        if (r < 0)
+                return r;
+        return gpiod_reconfigure(l, settings);
 }
 
 static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *events, size_t n) {
@@ -325,6 +400,8 @@ const struct hal_backend_ops hal_backend_gpiod = {
         .line_get = gpiod_line_get_op,
         .line_set = gpiod_line_set_op,
         .line_release = gpiod_line_release_op,
+        .line_reconfigure_input = gpiod_line_reconfigure_input_op,
+        .line_reconfigure_output = gpiod_line_reconfigure_output_op,
         .i2c_open = hal_gpiod_i2c_open,
         .file_read = hal_gpiod_file_read,
 };

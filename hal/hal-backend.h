@@ -38,6 +38,17 @@ struct hal_backend_ops {
         int (*line_get)(struct hal_line *line);          /* logical value 0/1, or -errno */
         int (*line_set)(struct hal_line *line, bool value);
         void (*line_release)(struct hal_line *line);
+        /* Change the settings of a held line without giving it up to anyone else.
+         * Inputs: bias, active_low and debounce (edges are always both); *ret_fd is
+         * always set to the line's event fd from now on, on failure too (it may be a new
+         * one; -EBADF if the line was lost), *ret_kernel_debounce as for
+         * line_request_input. Outputs: active_low, driving
+         * the logical `value` under it. On failure -errno and the line keeps its old
+         * settings (and, for outputs, its level). */
+        int (*line_reconfigure_input)(struct hal_line *line, const struct hal_input_config *config,
+                                      int *ret_fd, bool *ret_kernel_debounce);
+        int (*line_reconfigure_output)(struct hal_line *line, const struct hal_output_config *config,
+                                       bool value);
 
         /* Sensors. i2c_open returns a device at `address` on `bus`; the config tells a
          * simulated board which chip to model. file_read reads a whole small file (sysfs,
@@ -49,6 +60,9 @@ struct hal_backend_ops {
 };
 
 extern const struct hal_backend_ops hal_backend_sim;
+
+/* For tests: the accuracy of the input's debounce timer in hal.c (0 without one). */
+uint64_t hal_input_timer_accuracy(const struct hal_input *input);
 #if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)
 extern const struct hal_backend_ops hal_backend_gpiod;
 #endif

@@ -28,6 +28,10 @@ struct hal_input {
         struct hal_line *line;
         char *name;
         enum hal_edge edge;
+        enum hal_bias bias;             /* the settings in force, for reverting to them */
+        bool active_low;
+        uint64_t debounce_usec;
+        int fd;                         /* the backend's event fd, watched by io_source */
         bool kernel_debounce;
         struct debounce debounce;
         sd_event_source *io_source;
@@ -42,6 +46,7 @@ struct hal_output {
         struct hal_output *prev, *next;
         struct hal_line *line;
         char *name;
+        bool active_low;
         bool value;
 };
 
@@ -189,6 +194,26 @@ static void hal_input_arm(struct hal_input *input, uint64_t deadline) {
                                 "%s: cannot arm debounce timer: %m, ignoring", input->name);
 }
 
+static int hal_input_on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The timer of the debouncer in hal.c; created off, armed by hal_input_arm(). */
+static int hal_input_add_timer(struct hal_input *input) {
+        int r;
+
+        r = sd_event_add_time(input->owner->hal.event, &input->timer_source, CLOCK_MONOTONIC,
+                              DEBOUNCE_NEVER, HAL_DEBOUNCE_ACCURACY_USEC,
+                              hal_input_on_timer, input);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(input->timer_source, SD_EVENT_OFF);
+        if (r < 0) {
+                input->timer_source = sd_event_source_unref(input->timer_source);
+                return r;
+        }
+        (void) sd_event_source_set_description(input->timer_source, input->name);
+        return 0;
+}
+
 static int hal_input_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hal_input *input = userdata;
         struct debounce_change c;
@@ -200,8 +225,9 @@ static int hal_input_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int hal_input_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct hal_input *input = userdata;
+/* Reads and debounces what the line has queued, within the wake-up's budget.
+ * Returns the last read's result: 0 or a count, or -errno. */
+static int hal_input_read_events(struct hal_input *input) {
         const struct hal_backend_ops *ops = input->owner->hal.ops;
         uint64_t deadline = DEBOUNCE_NEVER;
         bool fed = false;
@@ -225,6 +251,14 @@ static int hal_input_on_io(sd_event_source *s, int fd, uint32_t revents, void *u
 
         if (fed)
                 hal_input_arm(input, deadline);
+        return n;
+}
+
+static int hal_input_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hal_input *input = userdata;
+        int n;
+
+        n = hal_input_read_events(input);
 
         /* A failing or hung-up fd stays readable: watching it further would spin the
          * loop. The line keeps its last debounced value. */
@@ -287,6 +321,10 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
         if (!input->name)
                 return -ENOMEM;
         input->edge = config->edge;
+        input->bias = config->bias;
+        input->active_low = config->active_low;
+        input->debounce_usec = config->debounce_usec;
+        input->fd = -EBADF;
         input->handler = handler;
         input->userdata = userdata;
 
@@ -310,25 +348,145 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
         window = input->kernel_debounce ? 0 : config->debounce_usec;
         debounce_init(&input->debounce, window, r > 0);
 
+        input->fd = fd;
         r = sd_event_add_io(hal->event, &input->io_source, fd, EPOLLIN, hal_input_on_io, input);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(input->io_source, input->name);
 
         if (window > 0) {
-                r = sd_event_add_time(hal->event, &input->timer_source, CLOCK_MONOTONIC,
-                                      DEBOUNCE_NEVER, HAL_DEBOUNCE_ACCURACY_USEC,
-                                      hal_input_on_timer, input);
+                r = hal_input_add_timer(input);
                 if (r < 0)
                         return r;
-                r = sd_event_source_set_enabled(input->timer_source, SD_EVENT_OFF);
-                if (r < 0)
-                        return r;
-                (void) sd_event_source_set_description(input->timer_source, input->name);
         }
 
         *ret = TAKE_PTR(input);
         return 0;
+}
+
+/* After a failed reconfiguration the line may have a new event fd (v1 requested it
+ * again with the old settings), or none when even that failed. */
+static void hal_input_follow_fd(struct hal_input *input, int fd) {
+        int r = -EBADF;
+
+        if (fd == input->fd)
+                return;
+        if (fd >= 0)
+                r = sd_event_source_set_io_fd(input->io_source, fd);
+        if (r < 0) {
+                log_entity_full(LOG_ERR, r, input->name, NULL,
+                                "%s: the GPIO line is no longer requested: %m; no longer watching it",
+                                input->name);
+                (void) sd_event_source_set_enabled(input->io_source, SD_EVENT_OFF);
+        }
+        input->fd = fd;
+}
+
+static bool hal_input_config_valid(const struct hal_input_config *config) {
+        return config->bias >= HAL_BIAS_AS_IS && config->bias <= HAL_BIAS_PULL_DOWN &&
+               config->edge >= HAL_EDGE_BOTH && config->edge <= HAL_EDGE_FALLING;
+}
+
+/* The backend half of a reconfiguration: the line's new settings and its value under
+ * them. If the value cannot be read, the old settings are put back. *ret_fd is the
+ * line's fd afterwards, on failure too. */
+static int hal_input_apply(struct hal_input *input, const struct hal_input_config *config,
+                           const struct hal_input_config *old, int *ret_fd,
+                           bool *ret_kernel_debounce, bool *ret_value) {
+        const struct hal_backend_ops *ops = input->owner->hal.ops;
+        int r, v;
+
+        r = ops->line_reconfigure_input(input->line, config, ret_fd, ret_kernel_debounce);
+        if (r < 0)
+                return r;
+
+        v = ops->line_get(input->line);
+        if (v >= 0) {
+                *ret_value = v > 0;
+                return 0;
+        }
+        r = ops->line_reconfigure_input(input->line, old, ret_fd, ret_kernel_debounce);
+        if (r < 0)
+                log_entity_full(LOG_ERR, r, input->name, NULL,
+                                "%s: cannot restore the GPIO line's settings: %m", input->name);
+        return v;
+}
+
+int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config *config) {
+        const struct hal_backend_ops *ops;
+        struct hal_input_config old;
+        bool kernel_debounce = false, value = false, new_timer = false;
+        uint64_t window;
+        int fd = input ? input->fd : -EBADF, r;
+
+        if (!input || !input->owner || !config || !config->chip || !config->line)
+                return -EINVAL;
+        if (!hal_input_config_valid(config))
+                return -EINVAL;
+        ops = input->owner->hal.ops;
+
+        old = *config;
+        old.bias = input->bias;
+        old.active_low = input->active_low;
+        old.edge = input->edge;
+        old.debounce_usec = input->debounce_usec;
+
+        /* Edges already queued happened under the old settings: they are reported
+         * under those, as if they had been read a moment earlier. */
+        (void) hal_input_read_events(input);
+
+        /* What can fail for want of memory comes before the line changes. */
+        if (config->debounce_usec > 0 && !input->timer_source) {
+                r = hal_input_add_timer(input);
+                if (r < 0)
+                        return r;
+                new_timer = true;
+        }
+
+        r = hal_input_apply(input, config, &old, &fd, &kernel_debounce, &value);
+        if (r < 0) {
+                hal_input_follow_fd(input, fd);
+                goto fail;
+        }
+
+        if (fd != input->fd) {
+                /* libgpiod v1 cannot change an event request in place and requests the
+                 * line again: a new fd. */
+                r = sd_event_source_set_io_fd(input->io_source, fd);
+                if (r < 0) {
+                        int k;
+
+                        k = ops->line_reconfigure_input(input->line, &old, &fd, &kernel_debounce);
+                        if (k < 0)
+                                log_entity_full(LOG_ERR, k, input->name, NULL,
+                                                "%s: cannot restore the GPIO line's settings: %m",
+                                                input->name);
+                        hal_input_follow_fd(input, fd);
+                        goto fail;
+                }
+                input->fd = fd;
+        }
+
+        input->edge = config->edge;
+        input->bias = config->bias;
+        input->active_low = config->active_low;
+        input->debounce_usec = config->debounce_usec;
+        input->kernel_debounce = kernel_debounce;
+
+        /* The level under the new settings becomes the reported value without a
+         * report; a change still pending under the old settings goes with them. */
+        window = kernel_debounce ? 0 : config->debounce_usec;
+        if (window == 0)
+                input->timer_source = sd_event_source_disable_unref(input->timer_source);
+        else
+                hal_input_arm(input, DEBOUNCE_NEVER);
+        debounce_init(&input->debounce, window, value);
+        return 0;
+
+fail:
+        if (new_timer)
+                input->timer_source = sd_event_source_disable_unref(input->timer_source);
+        return r;
 }
 
 bool hal_input_value(const struct hal_input *input) {
@@ -337,6 +495,15 @@ bool hal_input_value(const struct hal_input *input) {
 
 bool hal_input_kernel_debounce(const struct hal_input *input) {
         return input->kernel_debounce;
+}
+
+uint64_t hal_input_timer_accuracy(const struct hal_input *input) {
+        uint64_t accuracy = 0;
+
+        if (!input->timer_source || sd_event_source_get_time_accuracy(input->timer_source,
+                                                                      &accuracy) < 0)
+                return 0;
+        return accuracy;
 }
 
 /* ---- outputs ---- */
@@ -396,6 +563,7 @@ int hal_output_request(struct hal *hal, const struct hal_output_config *config,
         r = hal->ops->line_request_output(hal->state, config, &output->line);
         if (r < 0)
                 return r;
+        output->active_low = config->active_low;
         output->value = config->initial;
 
         *ret = TAKE_PTR(output);
@@ -418,4 +586,23 @@ int hal_output_set(struct hal_output *output, bool value) {
 
 bool hal_output_value(const struct hal_output *output) {
         return output->value;
+}
+
+int hal_output_reconfigure(struct hal_output *output, const struct hal_output_config *config,
+                           bool value) {
+        int r;
+
+        if (!output || !output->owner || !config || !config->chip || !config->line)
+                return -EINVAL;
+
+        /* Polarity unchanged: at most a new value, which needs no reconfiguration. */
+        if (config->active_low == output->active_low)
+                return hal_output_set(output, value);
+
+        r = output->owner->hal.ops->line_reconfigure_output(output->line, config, value);
+        if (r < 0)
+                return r;
+        output->active_low = config->active_low;
+        output->value = value;
+        return 0;
 }

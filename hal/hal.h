@@ -76,6 +76,13 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
 bool hal_input_value(const struct hal_input *input);
 /** True if the kernel debounces this line; false if the HAL does it with a timer. */
 bool hal_input_kernel_debounce(const struct hal_input *input);
+/** Changes the settings of a held input (bias, active_low, edge, debounce) without
+ * releasing the line. config->chip and config->line name the line already held
+ * (the caller matched them). On success the handler is called as usual for changes
+ * from then on, and hal_input_value() is the value under the new settings (no
+ * callback for the change the reconfiguration itself causes). On failure -errno and
+ * the old settings are still in force (the line is still held). */
+int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config *config);
 struct hal_input *hal_input_free(struct hal_input *input);
 
 /* ---- GPIO outputs ---- */
@@ -93,6 +100,11 @@ int hal_output_request(struct hal *hal, const struct hal_output_config *config,
                        struct hal_output **ret);
 int hal_output_set(struct hal_output *output, bool value);
 bool hal_output_value(const struct hal_output *output);
+/** Changes active_low of a held output without releasing it and drives the logical
+ * `value` under the new setting, in one operation where the kernel allows. On failure
+ * -errno and the old setting and level are still in force. */
+int hal_output_reconfigure(struct hal_output *output, const struct hal_output_config *config,
+                           bool value);
 /** Releases the line. The kernel keeps the last level driven on most chips. */
 struct hal_output *hal_output_free(struct hal_output *output);
 
@@ -121,6 +133,13 @@ struct hal_sensor_config {
 /** Opens and initialises the device (chip id checked, calibration read). */
 int hal_sensor_open(struct hal *hal, const struct hal_sensor_config *config,
                     struct hal_sensor **ret);
+/** Checks the file a sysfs or ds18b20 sensor reads, without opening anything: a file
+ * read synchronously must be a regular file (sysfs attributes are), since reading a
+ * FIFO or a character device can block the loop forever. Returns 0 when the path is a
+ * regular file, does not exist (the device may appear later) or the sensor reads no
+ * file; -EINVAL with a message naming the path in `err` otherwise. hal_sensor_open()
+ * makes the same check. */
+int hal_sensor_check_path(const struct hal_sensor_config *config, char *err, size_t errsize);
 /** Takes one reading without blocking the loop for long.
  * Returns 1 with *out filled when the reading is complete; 0 when the device needs
  * time (a conversion): call again after *retry_usec; -errno on failure (-EIO no

@@ -2,8 +2,11 @@
  * transport from the backend (an I2C device through i2c_open, or file reads through
  * file_read) and forwards readings. The drivers themselves live in hal/drivers/. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "driver.h"
 #include "sysfs.h"
@@ -114,6 +117,46 @@ static int sensor_open_transport(struct hal_sensor *s) {
         return 0;
 }
 
+static const char *file_kind(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a regular file";
+        }
+}
+
+int hal_sensor_check_path(const struct hal_sensor_config *config, char *err, size_t errsize) {
+        const struct sensor_driver *driver;
+        char path[PATH_MAX];
+        struct stat st;
+
+        driver = config ? sensor_driver_find(config->driver) : NULL;
+        if (!driver || driver->transport != SENSOR_TRANSPORT_FILE || !driver->path)
+                return 0;
+        /* A configuration that names no valid path is for the driver's init to report. */
+        if (driver->path(config, path, sizeof(path)) < 0)
+                return 0;
+
+        /* Missing (or unreachable): the read reports that with its own error, without
+         * blocking. stat() follows links, as the read will (w1 devices are links). */
+        if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+                return 0;
+
+        if (err && errsize > 0)
+                snprintf(err, errsize, "%s is %s, not a regular file or sysfs attribute",
+                         path, file_kind(st.st_mode));
+        return -EINVAL;
+}
+
 int hal_sensor_open(struct hal *hal, const struct hal_sensor_config *config,
                     struct hal_sensor **ret) {
         _cleanup_(hal_sensor_freep) struct hal_sensor *s = NULL;
@@ -129,6 +172,17 @@ int hal_sensor_open(struct hal *hal, const struct hal_sensor_config *config,
                                        "%s: unknown sensor driver \"%s\"",
                                        config->name ? config->name : "sensor",
                                        config->driver ? config->driver : "");
+
+        /* The simulated board serves its files itself, but a configuration it accepts
+         * should also run on the real board (and pass --check). */
+        {
+                char err[PATH_MAX + 128];
+
+                r = hal_sensor_check_path(config, err, sizeof(err));
+                if (r < 0)
+                        return log_entity_full(LOG_ERR, r, config->name, NULL, "%s: %s",
+                                               config->name ? config->name : "sensor", err);
+        }
 
         s = calloc(1, sizeof(*s));
         if (!s)

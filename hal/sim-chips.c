@@ -57,6 +57,7 @@ struct sim_chip {
         char *quantity;                      /* sysfs: the configured quantity name */
         double scale, offset;                /* sysfs */
         bool failing;
+        bool off;                            /* powered off: silent like a failing chip */
 
         struct sim_quantity quantities[READING_MAX];
         size_t n_quantities;
@@ -127,8 +128,12 @@ static struct sim_chip *chip_of(struct i2c_dev *dev) {
 }
 
 /* Plain messages must be addressed to the chip; anything else is not ACKed. */
+static bool chip_silent(const struct sim_chip *chip) {
+        return chip->failing || chip->off;
+}
+
 static int check_msgs(const struct sim_chip *chip, const struct i2c_msg *msgs, size_t n) {
-        if (chip->failing)
+        if (chip_silent(chip))
                 return -EIO;
         for (size_t i = 0; i < n; i++)
                 if (msgs[i].addr != chip->i2c.address || (msgs[i].len > 0 && !msgs[i].buf))
@@ -312,7 +317,7 @@ static int bme_smbus(struct i2c_dev *dev, uint8_t read_write, uint8_t command,
                      uint32_t size, union i2c_smbus_data *data) {
         struct sim_chip *chip = chip_of(dev);
 
-        if (chip->failing)
+        if (chip_silent(chip))
                 return -EIO;
 
         switch (size) {
@@ -467,7 +472,7 @@ static int sht_smbus(struct i2c_dev *dev, uint8_t read_write, uint8_t command,
                      uint32_t size, union i2c_smbus_data *data) {
         struct sim_chip *chip = chip_of(dev);
 
-        if (chip->failing)
+        if (chip_silent(chip))
                 return -EIO;
         if (size == I2C_SMBUS_QUICK)
                 return 0;
@@ -525,7 +530,7 @@ static int bh_smbus(struct i2c_dev *dev, uint8_t read_write, uint8_t command,
                     uint32_t size, union i2c_smbus_data *data) {
         struct sim_chip *chip = chip_of(dev);
 
-        if (chip->failing)
+        if (chip_silent(chip))
                 return -EIO;
         if (size == I2C_SMBUS_QUICK)
                 return 0;
@@ -622,7 +627,7 @@ static int ads_smbus(struct i2c_dev *dev, uint8_t read_write, uint8_t command,
                      uint32_t size, union i2c_smbus_data *data) {
         struct sim_chip *chip = chip_of(dev);
 
-        if (chip->failing)
+        if (chip_silent(chip))
                 return -EIO;
         /* The pointer register has two bits; other register addresses are NACKed. */
         if (size != I2C_SMBUS_QUICK && size != I2C_SMBUS_BYTE && command > 3)
@@ -937,6 +942,41 @@ int sim_chip_set(struct sim_chip *chip, const char *quantity, double value) {
 void sim_chip_fail(struct sim_chip *chip, bool failing) {
         if (chip)
                 chip->failing = failing;
+}
+
+/* Register state at power-on (datasheets: BME280 5.4, BH1750 p. 5 "power down" at
+ * VCC on, ADS1115 9.6, SHT3x idle with nothing to read). */
+static void chip_power_on(struct sim_chip *chip) {
+        switch (chip->info->model) {
+        case SIM_BME280:
+        case SIM_BMP280:
+                chip->pointer = 0;
+                bme_reset(chip);
+                break;
+        case SIM_SHT3X:
+                chip->sht_out_len = 0;
+                break;
+        case SIM_BH1750:
+                chip->bh_powered = false;
+                chip->bh_mode = 0;
+                chip->bh_data = 0;
+                break;
+        case SIM_ADS1115:
+                chip->ads_pointer = 0;
+                ads_setup(chip);
+                break;
+        case SIM_DS18B20:
+        case SIM_SYSFS:
+                break;
+        }
+}
+
+void sim_chip_power(struct sim_chip *chip, bool on) {
+        if (!chip || !chip->i2c.ops)
+                return;
+        if (on && chip->off)
+                chip_power_on(chip);
+        chip->off = !on;
 }
 
 void sim_chip_drift(struct sim_chip *chip, unsigned *seed) {

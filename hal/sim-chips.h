@@ -26,5 +26,9 @@ int sim_chip_read_file(struct sim_chip *chip, const char *path, char *buf, size_
 int sim_chip_set(struct sim_chip *chip, const char *quantity, double value);
 /** A failing device stops answering: I2C transfers fail with -EIO (no ACK), files with -EIO. */
 void sim_chip_fail(struct sim_chip *chip, bool failing);
+/** Power off: the chip stops answering (like a failing one). Power on: it answers
+ * again with its registers at their power-on values, as after a brownout; what it
+ * measures and its calibration memory are unchanged. No effect on file devices. */
+void sim_chip_power(struct sim_chip *chip, bool on);
 /** One step of a slow bounded random walk of every quantity, for the demo. */
 void sim_chip_drift(struct sim_chip *chip, unsigned *seed);

@@ -1,7 +1,9 @@
 /* The simulated board's control socket: a line protocol on an AF_UNIX stream socket
  * through which tests and the demo drive inputs, read outputs and set sensor values.
  * Every byte a client sends is hostile: lines are bounded, tokens checked, and a
- * client that does not read its replies is cut off rather than buffered without end. */
+ * client that does not read its replies is cut off rather than buffered without end.
+ * Only the daemon's own user and root may connect (mode 0600 and SO_PEERCRED), and
+ * a client idle for a minute is closed, so idle clients cannot take every slot. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 /* Reads per wake-up, so that one chatty client cannot hold the loop. */
 #define SIM_CONTROL_READS_MAX 8
 #define SIM_CONTROL_TOKENS_MAX 5
+#define SIM_CONTROL_IDLE_USEC (60 * USEC_PER_SEC)
 
 struct sim_client {
         struct sim_control *control;
@@ -34,6 +37,7 @@ struct sim_client {
         bool discarding;        /* inside a line that was too long, until its newline */
         bool paused;            /* replies not read: stop reading commands for now */
         bool eof;               /* the client shut down its side: close once flushed */
+        uint64_t active_usec;   /* CLOCK_MONOTONIC of its last byte in or out */
         size_t in_len;
         size_t out_len;
         char in[SIM_CONTROL_LINE_MAX];
@@ -48,13 +52,16 @@ struct sim_control {
         sd_event_source *source;
         struct sim_client *clients;
         unsigned n_clients;
+        uint64_t idle_usec;
+        sd_event_source *idle_timer;    /* one for all clients: due at the earliest */
+        struct log_ratelimit refused_ratelimit;
 };
 
 /* ---- commands ---- */
 
 static const char sim_control_help[] =
         "commands: set CHIP LINE 0|1; get CHIP LINE; sensor NAME QUANTITY VALUE; "
-        "fail NAME on|off; help";
+        "fail NAME on|off; help; fail CHIP LINE on|off; power NAME off|on";
 
 /* Splits at blanks; -E2BIG if there are more tokens than fit. */
 static int sim_control_tokenize(char *s, char **tokens, size_t max) {
@@ -150,10 +157,26 @@ static void sim_control_sensor(struct sim *sim, char **t, int n, char *reply, si
                 snprintf(reply, size, "ok");
 }
 
+/* fail CHIP LINE on|off: the line refuses new settings. */
+static void sim_control_fail_line(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        if (!(streq(t[3], "on") || streq(t[3], "off"))) {
+                snprintf(reply, size, "error: usage: fail CHIP LINE on|off");
+                return;
+        }
+        if (sim_line_refuse_config(sim, t[1], t[2], streq(t[3], "on")) < 0)
+                snprintf(reply, size, "error: no line %s %s", t[1], t[2]);
+        else
+                snprintf(reply, size, "ok");
+}
+
 static void sim_control_fail(struct sim *sim, char **t, int n, char *reply, size_t size) {
         struct sim_chip *chip;
         bool failing;
 
+        if (n == 4) {
+                sim_control_fail_line(sim, t, n, reply, size);
+                return;
+        }
         if (n != 3 || !(streq(t[2], "on") || streq(t[2], "off"))) {
                 snprintf(reply, size, "error: usage: fail NAME on|off");
                 return;
@@ -165,6 +188,27 @@ static void sim_control_fail(struct sim *sim, char **t, int n, char *reply, size
                 return;
         }
         sim_chip_fail(chip, failing);
+        snprintf(reply, size, "ok");
+}
+
+/* power NAME off|on: a brownout of the sensor's chip. */
+static void sim_control_power(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        struct sim_chip *chip;
+
+        if (n != 3 || !(streq(t[2], "on") || streq(t[2], "off"))) {
+                snprintf(reply, size, "error: usage: power NAME off|on");
+                return;
+        }
+        chip = sim_find_chip(sim, t[1]);
+        if (!chip) {
+                snprintf(reply, size, "error: unknown sensor %s", t[1]);
+                return;
+        }
+        if (!sim_chip_i2c(chip)) {
+                snprintf(reply, size, "error: %s is not an I2C chip", t[1]);
+                return;
+        }
+        sim_chip_power(chip, streq(t[2], "on"));
         snprintf(reply, size, "ok");
 }
 
@@ -207,6 +251,8 @@ int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t n
                 sim_control_sensor(sim, t, n, reply, size);
         else if (streq(t[0], "fail"))
                 sim_control_fail(sim, t, n, reply, size);
+        else if (streq(t[0], "power"))
+                sim_control_power(sim, t, n, reply, size);
         else if (streq(t[0], "help") && n == 1)
                 snprintf(reply, size, "%s", sim_control_help);
         else
@@ -291,6 +337,13 @@ static void sim_client_process(struct sim_client *c) {
         }
 }
 
+static uint64_t sim_control_now(struct sim_control *control) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(control->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
 /* Sends what it can. Returns 0, or -errno when the client is gone. */
 static int sim_client_flush(struct sim_client *c) {
         while (c->out_len > 0) {
@@ -303,6 +356,8 @@ static int sim_client_flush(struct sim_client *c) {
                 }
                 memmove(c->out, c->out + k, c->out_len - (size_t) k);
                 c->out_len -= (size_t) k;
+                if (k > 0)
+                        c->active_usec = sim_control_now(c->control);
         }
         return 0;
 }
@@ -329,6 +384,7 @@ static int sim_client_read(struct sim_client *c) {
                         return 0;
                 }
                 c->in_len += (size_t) k;
+                c->active_usec = sim_control_now(c->control);
                 sim_client_process(c);
         }
         return 0;
@@ -374,9 +430,90 @@ gone:
         return 0;
 }
 
+static int sim_control_on_idle(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Arms the idle timer for the client that falls idle first (off without clients).
+ * Activity does not move the timer: when it fires early it finds nobody idle and is
+ * armed again for the new earliest time. */
+static void sim_control_arm_idle(struct sim_control *control) {
+        uint64_t deadline = UINT64_MAX;
+        int r;
+
+        for (struct sim_client *c = control->clients; c; c = c->next)
+                deadline = MIN(deadline, c->active_usec + control->idle_usec);
+
+        if (deadline == UINT64_MAX) {
+                (void) sd_event_source_set_enabled(control->idle_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!control->idle_timer) {
+                /* How soon after the minute an idle client goes matters to nobody. */
+                r = sd_event_add_time(control->event, &control->idle_timer, CLOCK_MONOTONIC,
+                                      deadline, MIN(control->idle_usec, USEC_PER_SEC),
+                                      sim_control_on_idle, control);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(control->idle_timer,
+                                                               "sim-control-idle");
+        } else {
+                r = sd_event_source_set_time(control->idle_timer, deadline);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(control->idle_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning_errno(r, "sim: cannot arm the control clients' idle timer: %m, ignoring");
+}
+
+static int sim_control_on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct sim_control *control = userdata;
+        uint64_t now = sim_control_now(control);
+        struct sim_client *next;
+
+        for (struct sim_client *c = control->clients; c; c = next) {
+                next = c->next;
+                if (now < c->active_usec + control->idle_usec)
+                        continue;
+                /* A last word, if it fits; the client is closed either way. */
+                c->out_len = 0;
+                sim_client_reply(c, "error: idle for too long, closing");
+                (void) sim_client_flush(c);
+                sim_client_free(c);
+        }
+        sim_control_arm_idle(control);
+        return 0;
+}
+
+/* Only the user the daemon runs as, and root. The socket's mode keeps others out
+ * already; this holds when the mode was widened or the directory is shared. */
+static int sim_control_check_peer(struct sim_control *control, int fd) {
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        char line[128];
+        unsigned suppressed = 0;
+        uid_t self = geteuid();
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (cred.uid == 0 || cred.uid == self)
+                return 0;
+
+        snprintf(line, sizeof(line), "error: permission denied for uid %u\n", (unsigned) cred.uid);
+        (void) send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (log_ratelimit_test(&control->refused_ratelimit, sim_control_now(control), &suppressed))
+                log_warning("sim: refused a control client with uid %u (pid %d): only root and "
+                            "uid %u may drive the board%s", (unsigned) cred.uid, (int) cred.pid,
+                            (unsigned) self, suppressed > 0 ? ", and others before" : "");
+        return -EPERM;
+}
+
 static int sim_control_accept_one(struct sim_control *control, int fd) {
         struct sim_client *c;
         int r;
+
+        r = sim_control_check_peer(control, fd);
+        if (r < 0) {
+                safe_close(fd);
+                return r == -EPERM ? 0 : r;
+        }
 
         c = calloc(1, sizeof(*c));
         if (!c) {
@@ -393,11 +530,13 @@ static int sim_control_accept_one(struct sim_control *control, int fd) {
         (void) sd_event_source_set_description(c->source, "sim-control-client");
 
         c->control = control;
+        c->active_usec = sim_control_now(control);
         c->next = control->clients;
         if (control->clients)
                 control->clients->prev = c;
         control->clients = c;
         control->n_clients++;
+        sim_control_arm_idle(control);
         return 0;
 }
 
@@ -474,12 +613,20 @@ static int sim_control_remove_stale(const char *path) {
         return 0;
 }
 
+void sim_control_set_idle_timeout(struct sim_control *control, uint64_t usec) {
+        if (!control || usec == 0)
+                return;
+        control->idle_usec = usec;
+        sim_control_arm_idle(control);
+}
+
 struct sim_control *sim_control_free(struct sim_control *control) {
         if (!control)
                 return NULL;
 
         while (control->clients)
                 sim_client_free(control->clients);
+        control->idle_timer = sd_event_source_disable_unref(control->idle_timer);
         control->source = sd_event_source_disable_unref(control->source);
         if (control->fd >= 0) {
                 safe_close(control->fd);
@@ -514,6 +661,8 @@ int sim_control_new(struct sim *sim, sd_event *event, const char *path,
         control->fd = -EBADF;
         control->sim = sim;
         control->event = sd_event_ref(event);
+        control->idle_usec = SIM_CONTROL_IDLE_USEC;
+        control->refused_ratelimit = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
 
         r = sim_control_mkdir_parents(path);
         if (r < 0)
@@ -524,6 +673,11 @@ int sim_control_new(struct sim *sim, sd_event *event, const char *path,
 
         control->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (control->fd < 0)
+                return -errno;
+        /* Linux creates the socket file with the mode of the socket's inode (masked by
+         * the umask): set before bind(), the path is never connectable by others, not
+         * even for a moment, and the process umask stays untouched. */
+        if (fchmod(control->fd, 0600) < 0)
                 return -errno;
         if (bind(control->fd, (const struct sockaddr *) &sa,
                  (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1)) < 0)

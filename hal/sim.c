@@ -28,6 +28,8 @@ struct hal_line {
         char *entity;
         bool output;
         bool active_low;
+        enum hal_bias bias;
+        bool refuse_config;             /* reconfigurations fail, as a chip may refuse a pull */
         bool level;                     /* physical */
         int event_fd[2];                /* inputs: [0] watched by hal.c, [1] written here */
 };
@@ -127,6 +129,7 @@ static int sim_line_request_input(void *state, const struct hal_input_config *co
                          /* output= */ false, config->active_low, &l);
         if (r < 0)
                 return r;
+        l->bias = config->bias;
 
         /* Non-blocking at both ends: the board never waits for the daemon, and
          * hal.c reads until the pipe is empty. */
@@ -186,6 +189,46 @@ static void sim_line_release(struct hal_line *l) {
         sim_line_free(l);
 }
 
+/* In place, like the kernel's set-config: the line stays requested and keeps its
+ * physical level; only how the daemon sees it changes. */
+static int sim_line_reconfigure_input(struct hal_line *l, const struct hal_input_config *config,
+                                      int *ret_fd, bool *ret_kernel_debounce) {
+        *ret_fd = l->event_fd[0];
+        if (l->output)
+                return -EINVAL;
+        if (config->bias < HAL_BIAS_AS_IS || config->bias > HAL_BIAS_PULL_DOWN)
+                return -EINVAL;
+        if (l->refuse_config)
+                return -EIO;
+
+        l->active_low = config->active_low;
+        l->bias = config->bias;
+        *ret_kernel_debounce = false;
+        return 0;
+}
+
+static int sim_line_reconfigure_output(struct hal_line *l, const struct hal_output_config *config,
+                                       bool value) {
+        if (!l->output)
+                return -EINVAL;
+        if (l->refuse_config)
+                return -EIO;
+
+        l->active_low = config->active_low;
+        l->level = value != l->active_low;
+        return 0;
+}
+
+int sim_line_refuse_config(struct sim *sim, const char *chip, const char *line, bool refuse) {
+        struct hal_line *l;
+
+        l = sim_line_find(sim, chip, line);
+        if (!l)
+                return -ENOENT;
+        l->refuse_config = refuse;
+        return 0;
+}
+
 int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
                     uint64_t now_usec) {
         struct hal_line *l;
@@ -219,6 +262,10 @@ int sim_line_level(struct sim *sim, const char *chip, const char *line) {
         if (!l)
                 return -ENOENT;
         return l->level;
+}
+
+struct sim_control *sim_get_control(struct sim *sim) {
+        return sim ? sim->control : NULL;
 }
 
 /* ---- sensors ---- */
@@ -382,6 +429,8 @@ const struct hal_backend_ops hal_backend_sim = {
         .line_get = sim_line_get,
         .line_set = sim_line_set,
         .line_release = sim_line_release,
+        .line_reconfigure_input = sim_line_reconfigure_input,
+        .line_reconfigure_output = sim_line_reconfigure_output,
         .i2c_open = sim_i2c_open,
         .file_read = sim_file_read,
 };

@@ -19,12 +19,21 @@ int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool le
                     uint64_t now_usec);
 /** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
 int sim_line_level(struct sim *sim, const char *chip, const char *line);
+/** While `refuse` is set, changing the settings of the requested line fails with
+ * -EIO (and the line keeps its old ones), as a chip that cannot apply a pull would.
+ * -ENOENT if no such line is requested. */
+int sim_line_refuse_config(struct sim *sim, const char *chip, const char *line, bool refuse);
 /** The simulated sensor device opened for entity `name`, or NULL. */
 struct sim_chip *sim_find_chip(struct sim *sim, const char *name);
 
 /** Listens on `path` (parent directories created, a stale socket replaced). */
 int sim_control_new(struct sim *sim, sd_event *event, const char *path,
                     struct sim_control **ret);
+/** Clients idle (no byte in or out) for longer than `usec` are closed; 60 s unless
+ * changed (tests). */
+void sim_control_set_idle_timeout(struct sim_control *control, uint64_t usec);
+/** The board's control socket, or NULL if it has none. */
+struct sim_control *sim_get_control(struct sim *sim);
 /** Closes every client and removes the socket; NULL-safe. */
 struct sim_control *sim_control_free(struct sim_control *control);
 

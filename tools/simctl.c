@@ -30,7 +30,8 @@ int main(int argc, char *argv[]) {
         if (argc < 2 || strcmp(argv[1], "--help") == 0) {
                 fprintf(stderr, "Usage: iotgwd-simctl SOCKET [COMMAND...]\n"
                                 "Commands: set CHIP LINE 0|1, get CHIP LINE, sensor NAME QUANTITY VALUE,\n"
-                                "          fail NAME on|off, help. Without COMMAND, reads lines from stdin.\n");
+                                "          fail NAME on|off, fail CHIP LINE on|off, power NAME off|on,\n"
+                                "          help. Without COMMAND, reads lines from stdin.\n");
                 return argc < 2 ? 2 : 0;
         }
         if (strlen(argv[1]) >= sizeof(sa.sun_path)) {

@@ -5,6 +5,7 @@
  * x1 and the IIR filter off are the datasheet's "weather monitoring" settings (3.5.1),
  * matching the slow pace at which the daemon polls. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -159,21 +160,30 @@ int bme280_compensate(const struct bme280_calib *c, const uint8_t raw[BME280_DAT
 #define REPOLL_USEC      (2 * USEC_PER_MSEC)
 #define MAX_REPOLLS      5
 
+/* After this many failed readings in a row, the next one sets the chip up again
+ * first: a chip that lost power comes back with ctrl_hum at 0 (humidity skipped) and
+ * would otherwise fail every reading with -EBADMSG until a restart. */
+#define REINIT_AFTER_FAILURES 3
+
 struct bme280_state {
         struct bme280_calib calib;
         bool measuring;
         unsigned repolls;
+        unsigned failures;             /* readings failed in a row */
 };
 
 static bool is_bme(const struct sensor_ctx *ctx) {
         return ctx->driver == &sensor_driver_bme280;
 }
 
-static int bme280_init(struct sensor_ctx *ctx) {
+/* The chip id check, a soft reset, the calibration read and the configuration
+ * writes: at open and again after a run of failures. Logs only when `loud` (at open;
+ * a read never logs). */
+static int bme280_setup(struct sensor_ctx *ctx, struct bme280_state *s, bool loud) {
         const char *name = ctx->config->name;
         bool bme = is_bme(ctx);
         uint8_t calib[BME280_CALIB_LEN];
-        struct bme280_state *s;
+        struct bme280_calib parsed;
         int r, id;
 
         id = i2c_read_byte_data(ctx->i2c, BME280_REG_ID);
@@ -184,6 +194,8 @@ static int bme280_init(struct sensor_ctx *ctx) {
                 const char *found = id == BME280_CHIP_ID ? " (a BME280)" :
                                     id == BMP280_CHIP_ID ? " (a BMP280)" : "";
 
+                if (!loud)
+                        return -ENODEV;
                 return log_entity_full(LOG_ERR, ENODEV, name, NULL,
                                        "%s: chip id 0x%02x%s at address 0x%02x is not a %s",
                                        name, (unsigned) id, found, ctx->i2c->address,
@@ -194,16 +206,20 @@ static int bme280_init(struct sensor_ctx *ctx) {
         if (r < 0)
                 return r;
         /* After reset the chip copies its NVM into the registers (2 ms, datasheet 5.4.4);
-         * this is once at start-up, so a short wait here is acceptable. */
+         * at start-up and after a run of failures only, so a short wait here is
+         * acceptable. */
         for (unsigned i = 0;; i++) {
                 r = i2c_read_byte_data(ctx->i2c, BME280_REG_STATUS);
                 if (r < 0)
                         return r;
                 if (!(r & BME280_STATUS_IM_UPDATE))
                         break;
-                if (i >= 10)
+                if (i >= 10) {
+                        if (!loud)
+                                return -ETIMEDOUT;
                         return log_entity_full(LOG_ERR, ETIMEDOUT, name, NULL,
                                                "%s: calibration copy did not finish after reset", name);
+                }
                 nanosleep(&(struct timespec) { .tv_nsec = 1000 * 1000 }, NULL);
         }
 
@@ -217,14 +233,12 @@ static int bme280_init(struct sensor_ctx *ctx) {
                         return r;
         }
 
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
-        ctx->data = s;
-
-        r = bme280_parse_calib(calib, bme ? BME280_CALIB_LEN : BME280_CALIB_TP_LEN, &s->calib);
-        if (r < 0)
+        r = bme280_parse_calib(calib, bme ? BME280_CALIB_LEN : BME280_CALIB_TP_LEN, &parsed);
+        if (r < 0) {
+                if (!loud)
+                        return r;
                 return log_entity_full(LOG_ERR, r, name, NULL, "%s: implausible calibration data", name);
+        }
 
         /* Filter off; ctrl_hum only takes effect with the next ctrl_meas write. */
         r = i2c_write_byte_data(ctx->i2c, BME280_REG_CONFIG, 0x00);
@@ -235,7 +249,30 @@ static int bme280_init(struct sensor_ctx *ctx) {
                 if (r < 0)
                         return r;
         }
-        return i2c_write_byte_data(ctx->i2c, BME280_REG_CTRL_MEAS, CTRL_MEAS_X1_SLEEP);
+        r = i2c_write_byte_data(ctx->i2c, BME280_REG_CTRL_MEAS, CTRL_MEAS_X1_SLEEP);
+        if (r < 0)
+                return r;
+
+        s->calib = parsed;
+        s->measuring = false;
+        s->failures = 0;
+        return 0;
+}
+
+static int bme280_init(struct sensor_ctx *ctx) {
+        _cleanup_(freep) struct bme280_state *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+
+        r = bme280_setup(ctx, s, /* loud= */ true);
+        if (r < 0)
+                return r;
+
+        ctx->data = TAKE_PTR(s);
+        return 0;
 }
 
 static int bme280_read_step(struct sensor_ctx *ctx, struct bme280_state *s,
@@ -280,9 +317,20 @@ static int bme280_read(struct sensor_ctx *ctx, struct reading *out, uint64_t *re
         struct bme280_state *s = ctx->data;
         int r;
 
+        /* Only between readings: a conversion in flight is not interrupted. */
+        if (!s->measuring && s->failures >= REINIT_AFTER_FAILURES) {
+                r = bme280_setup(ctx, s, /* loud= */ false);
+                if (r < 0)
+                        return r;       /* still failing: again at the next reading */
+        }
+
         r = bme280_read_step(ctx, s, out, retry_usec);
-        if (r < 0)
+        if (r < 0) {
                 s->measuring = false;
+                if (s->failures < UINT_MAX)
+                        s->failures++;
+        } else if (r > 0)
+                s->failures = 0;
         return r;
 }
 

@@ -51,6 +51,9 @@ struct sensor_driver {
         /** As hal_sensor_read(): 1 with *out, 0 with *retry_usec, or -errno; after an
          * error the next call starts a fresh reading. Never logs: it runs every tick. */
         int (*read)(struct sensor_ctx *ctx, struct reading *out, uint64_t *retry_usec);
+        /** File drivers: writes the path of the file the sensor reads into buf; -EINVAL
+         * if the configuration names none (init says why), -ENAMETOOLONG. */
+        int (*path)(const struct hal_sensor_config *config, char *buf, size_t size);
         /** Frees ctx->data; may be NULL. */
         void (*free)(struct sensor_ctx *ctx);
 };

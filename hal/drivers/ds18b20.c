@@ -138,26 +138,37 @@ struct ds18b20_state {
         char buf[256];       /* two lines of about 40 characters */
 };
 
-static int ds18b20_init(struct sensor_ctx *ctx) {
-        const struct hal_sensor_config *c = ctx->config;
-        struct ds18b20_state *s;
+static int ds18b20_path(const struct hal_sensor_config *c, char *buf, size_t size) {
         int n;
 
         /* The device name becomes a path component: refuse anything that would
          * leave the 1-Wire directory. */
         if (!c->device || !c->device[0] || strchr(c->device, '/') ||
             streq(c->device, ".") || streq(c->device, ".."))
-                return log_entity_full(LOG_ERR, EINVAL, c->name, NULL,
-                                       "%s: invalid 1-Wire device name \"%s\"", c->name,
-                                       c->device ? c->device : "");
+                return -EINVAL;
+
+        n = snprintf(buf, size, DS18B20_W1_DIR "/%s/w1_slave", c->device);
+        if (n < 0 || (size_t) n >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+static int ds18b20_init(struct sensor_ctx *ctx) {
+        const struct hal_sensor_config *c = ctx->config;
+        struct ds18b20_state *s;
+        int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         ctx->data = s;
 
-        n = snprintf(s->path, sizeof(s->path), DS18B20_W1_DIR "/%s/w1_slave", c->device);
-        if (n < 0 || (size_t) n >= sizeof(s->path))
+        r = ds18b20_path(c, s->path, sizeof(s->path));
+        if (r == -EINVAL)
+                return log_entity_full(LOG_ERR, EINVAL, c->name, NULL,
+                                       "%s: invalid 1-Wire device name \"%s\"", c->name,
+                                       c->device ? c->device : "");
+        if (r < 0)
                 return log_entity_full(LOG_ERR, ENAMETOOLONG, c->name, NULL,
                                        "%s: 1-Wire device name too long", c->name);
         return 0;
@@ -191,5 +202,6 @@ const struct sensor_driver sensor_driver_ds18b20 = {
         .n_quantities = ELEMENTSOF(ds18b20_quantities),
         .init = ds18b20_init,
         .read = ds18b20_read,
+        .path = ds18b20_path,
         .free = ds18b20_free,
 };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "driver.h"
@@ -110,6 +111,17 @@ static int sysfs_init(struct sensor_ctx *ctx) {
         return 0;
 }
 
+static int sysfs_path(const struct hal_sensor_config *c, char *buf, size_t size) {
+        int n;
+
+        if (!c->path || c->path[0] != '/')
+                return -EINVAL;
+        n = snprintf(buf, size, "%s", c->path);
+        if (n < 0 || (size_t) n >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
 static int sysfs_read(struct sensor_ctx *ctx, struct reading *out, uint64_t *retry_usec) {
         struct sysfs_state *s = ctx->data;
         double raw, v;
@@ -146,5 +158,6 @@ const struct sensor_driver sensor_driver_sysfs = {
         .n_quantities = ELEMENTSOF(sysfs_quantities),
         .init = sysfs_init,
         .read = sysfs_read,
+        .path = sysfs_path,
         .free = sysfs_free,
 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ads1115.h"
@@ -885,6 +886,43 @@ START_TEST(test_no_ack) {
 }
 END_TEST
 
+
+/* A brownout: the chip stops answering, then comes back with its registers at their
+ * power-on values (its calibration NVM intact). Readings fail meanwhile; once it is
+ * back, a few readings later the driver has set it up again and readings are right. */
+START_TEST(test_power_loss) {
+        const char *driver = i2c_drivers[_i];
+        struct hal_sensor_config c = cfg(driver);
+        const char *quantity = streq(driver, "bh1750") ? "illuminance" :
+                               streq(driver, "ads1115") ? "voltage0" : "temperature";
+        double value = streq(driver, "bh1750") ? 321.0 : streq(driver, "ads1115") ? 1.5 : 30.0;
+        struct hal_sensor *s;
+        struct reading out;
+        unsigned attempts = 0;
+        int r;
+
+        s = open_sim(&c);
+        ck_assert_int_eq(read_full(s, &out), 1);
+
+        sim_chip_power(board.chip, false);
+        for (unsigned i = 0; i < 5; i++)
+                ck_assert_int_eq(read_full(s, &out), -EIO);
+        ck_assert_int_eq(sim_chip_set(board.chip, quantity, value), 0);
+        sim_chip_power(board.chip, true);
+
+        /* Each attempt is one poll of the daemon's. */
+        do {
+                ck_assert_msg(++attempts <= 5, "%s: no reading since power came back", driver);
+                r = read_full(s, &out);
+        } while (r != 1);
+        for (unsigned i = 0; i < 5; i++) {
+                ck_assert_int_eq(read_full(s, &out), 1);
+                ck_assert_double_eq_tol(out.value[0], value, value / 100.0);
+        }
+        hal_sensor_free(s);
+}
+END_TEST
+
 START_TEST(test_wrong_chip) {
         struct hal_sensor_config chip = cfg("bme280"), c = cfg("bmp280");
         struct hal_sensor *s = NULL;
@@ -1134,6 +1172,73 @@ START_TEST(test_read_small_file) {
 }
 END_TEST
 
+
+/* Sensor files that are no regular file would block the loop (a FIFO without a writer,
+ * a character device) or never parse (a directory): refused by name, while a path that
+ * does not exist yet is fine (the device may appear later). */
+START_TEST(test_check_path) {
+        char dir[] = "/tmp/test-drivers-XXXXXX", file[64], fifo[64], sub[64], gone[64], err[256];
+        struct hal_sensor_config c = cfg("sysfs");
+        struct hal_sensor *s = NULL;
+        char buf[16];
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(file, sizeof(file), "%s/temp", dir);
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        snprintf(sub, sizeof(sub), "%s/dir", dir);
+        snprintf(gone, sizeof(gone), "%s/gone", dir);
+        fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "48000\n", 6), 6);
+        close(fd);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+
+        c.path = file;
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), 0);
+        ck_assert_int_eq(hal_sensor_open(&test_hal, &c, &s), 0);
+        s = hal_sensor_free(s);
+        c.path = gone;
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), 0);
+        ck_assert_int_eq(hal_sensor_open(&test_hal, &c, &s), 0);
+        s = hal_sensor_free(s);
+
+        c.path = fifo;
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, fifo));
+        ck_assert_ptr_nonnull(strstr(err, "FIFO"));
+        ck_assert_int_eq(hal_sensor_open(&test_hal, &c, &s), -EINVAL);
+        ck_assert_ptr_null(s);
+
+        c.path = sub;
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "directory"));
+        ck_assert_int_eq(hal_sensor_open(&test_hal, &c, &s), -EINVAL);
+
+        c.path = "/dev/null";
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "character device"));
+
+        /* Sensors without a file have nothing to check; a 1-Wire device that is not
+         * plugged in yet is a missing path. */
+        c = cfg("bme280");
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), 0);
+        c = cfg("ds18b20");
+        ck_assert_int_eq(hal_sensor_check_path(&c, err, sizeof(err)), 0);
+
+        /* A path that turns into a FIFO after the sensor was opened: the read is
+         * refused instead of waiting for a writer forever. */
+        ck_assert_int_eq(hal_read_small_file(fifo, buf, sizeof(buf)), -EINVAL);
+        ck_assert_int_eq(hal_read_small_file(sub, buf, sizeof(buf)), -EINVAL);
+
+        ck_assert_int_eq(unlink(file), 0);
+        ck_assert_int_eq(unlink(fifo), 0);
+        ck_assert_int_eq(rmdir(sub), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_i2c_dev_open_missing) {
         struct i2c_dev *dev = NULL;
 
@@ -1210,6 +1315,7 @@ static Suite *drivers_suite(void) {
         tc = tcase_create("failures");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_loop_test(tc, test_no_ack, 0, ELEMENTSOF(i2c_drivers));
+        tcase_add_loop_test(tc, test_power_loss, 0, ELEMENTSOF(i2c_drivers));
         tcase_add_test(tc, test_wrong_chip);
         tcase_add_test(tc, test_wrong_address);
         tcase_add_test(tc, test_sht3x_crc_on_bus);
@@ -1222,6 +1328,7 @@ static Suite *drivers_suite(void) {
         tc = tcase_create("backend");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_read_small_file);
+        tcase_add_test(tc, test_check_path);
         tcase_add_test(tc, test_i2c_dev_open_missing);
         tcase_add_test(tc, test_i2c_helpers);
         suite_add_tcase(s, tc);

@@ -11,12 +11,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hal-backend.h"
 #include "hal.h"
 #include "macro.h"
+#include "sim.h"
 
 #define DEADLINE_USEC (20 * USEC_PER_SEC)
 #define HELP_PREFIX "commands: "
@@ -487,7 +489,8 @@ START_TEST(test_bad_commands) {
         client_send(&c, &cl, "\n   \n\t\n");
         command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
         command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
-                "sensor NAME QUANTITY VALUE; fail NAME on|off; help");
+                "sensor NAME QUANTITY VALUE; fail NAME on|off; help; fail CHIP LINE on|off; "
+                "power NAME off|on");
 
         /* 255 characters and the newline fit the 256-byte line buffer ... */
         memset(big, 'x', 255);
@@ -760,6 +763,18 @@ START_TEST(test_gpiod_missing_chip) {
 }
 END_TEST
 
+/* One whole reading; the simulated chips convert at once, so no wait between steps. */
+static int read_full(struct hal_sensor *sensor, struct reading *out) {
+        for (int i = 0; i < 20; i++) {
+                uint64_t retry = 0;
+                int r = hal_sensor_read(sensor, out, &retry);
+
+                if (r != 0)
+                        return r;
+        }
+        return -ETIMEDOUT;
+}
+
 START_TEST(test_sensor_commands) {
         struct hal_options o = { .backend = "sim", .consumer = "test", .sim_drift = true };
         struct hal_sensor_config sc = {
@@ -795,11 +810,445 @@ START_TEST(test_sensor_commands) {
         ck_assert_int_lt(hal_sensor_read(sensor, &reading, &retry), 0);
         command(&c, &cl, "fail climate off", "ok");
 
+        /* A brownout: readings fail while the chip is off, and come back right a
+         * few readings after power returns (the driver sets the chip up again). */
+        command(&c, &cl, "power climate off", "ok");
+        for (int i = 0; i < 4; i++)
+                ck_assert_int_eq(read_full(sensor, &reading), -EIO);
+        command(&c, &cl, "sensor climate temperature 25", "ok");
+        command(&c, &cl, "power climate on", "ok");
+        {
+                int r = 0;
+
+                for (int i = 0; i < 5 && r != 1; i++)
+                        r = read_full(sensor, &reading);
+                ck_assert_int_eq(r, 1);
+                /* Within what the demo's drift (on here) could add meanwhile. */
+                ck_assert_double_eq_tol(reading.value[0], 25.0, 0.5);
+        }
+        command(&c, &cl, "power climate maybe", "error: usage: power NAME off|on");
+        command(&c, &cl, "power nosuch off", "error: unknown sensor nosuch");
+
         /* The device outlives the sensor's handle, with what was set. */
         sensor = hal_sensor_free(sensor);
         command(&c, &cl, "sensor climate pressure 990", "ok");
 
         client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+
+/* A second request of a held line, as the next configuration's would be. */
+static void assert_held(struct ctx *c, const char *chip, const char *line) {
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "intruder", .chip = chip, .line = line };
+        struct hal_output_config oc = { .name = "intruder", .chip = chip, .line = line };
+        struct hal_input *in = NULL;
+        struct hal_output *out = NULL;
+
+        ck_assert_int_eq(hal_input_request(c->hal, &ic, on_change, &rec, &in), -EBUSY);
+        ck_assert_int_eq(hal_output_request(c->hal, &oc, &out), -EBUSY);
+        ck_assert_ptr_null(in);
+        ck_assert_ptr_null(out);
+}
+
+START_TEST(test_input_reconfigure) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "17" };
+        struct hal_input *in;
+        char line[64];
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(hal_input_value(in));
+
+        /* active_low: the value flips with no report, the wire stays where it was. */
+        ic.active_low = true;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 1);
+        command(&c, &cl, "get gpiochip0 17", "1");
+        assert_held(&c, "gpiochip0", "17");
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 2);
+        ck_assert(rec.values[1]);
+        ck_assert(hal_input_value(in));
+
+        /* edge: falling edges are no longer reported, but followed. */
+        ic.edge = HAL_EDGE_RISING;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        assert_held(&c, "gpiochip0", "17");
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        command(&c, &cl, "get gpiochip0 17", "1");
+        {
+                uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+
+                while (hal_input_value(in))
+                        loop_once(&c, deadline);
+        }
+        ck_assert_uint_eq(rec.n, 2);
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 3);
+        ck_assert(rec.values[2]);
+
+        /* debounce: from none to 50 ms, so a bounce now goes unreported ... */
+        ic.edge = HAL_EDGE_BOTH;
+        ic.debounce_usec = 50 * USEC_PER_MSEC;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 1 * USEC_PER_MSEC);
+        assert_held(&c, "gpiochip0", "17");
+        client_send(&c, &cl, "set gpiochip0 17 1\nset gpiochip0 17 0\n");
+        for (int i = 0; i < 2; i++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert_str_eq(line, "ok");
+        }
+        /* ... and a held press is reported once it has held. */
+        command(&c, &cl, "set gpiochip0 17 1", "ok");
+        run_until_count(&c, &rec, 4);
+        ck_assert(!rec.values[3]);
+        ck_assert(!hal_input_value(in));
+
+        /* bias: taken in place as well. */
+        ic.bias = HAL_BIAS_PULL_UP;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        assert_held(&c, "gpiochip0", "17");
+        ck_assert(!hal_input_value(in));
+
+        /* Everything back at once, debounce off again. */
+        ic = (struct hal_input_config) { .name = "button", .chip = "gpiochip0", .line = "17" };
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 0);
+        ck_assert(hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 4);
+        command(&c, &cl, "set gpiochip0 17 0", "ok");
+        run_until_count(&c, &rec, 5);
+        ck_assert(!rec.values[4]);
+        assert_held(&c, "gpiochip0", "17");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_reconfigure_queued) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "8",
+                                       .active_low = true };
+        struct hal_input *in;
+
+        /* An edge still queued when the settings change happened under the old ones:
+         * it is reported as it was, not read back under the new polarity. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "8", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 8 1", "ok");
+        ck_assert_uint_eq(rec.n, 0);
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert_uint_eq(rec.n, 1);
+        ck_assert(rec.values[0]);
+        ck_assert(!hal_input_value(in));
+
+        /* Nothing else turns up later. */
+        command(&c, &cl, "get gpiochip0 8", "1");
+        ck_assert_uint_eq(rec.n, 1);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_input_reconfigure_fails) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "button", .chip = "gpiochip0", .line = "6",
+                                       .active_low = true, .debounce_usec = 40 * USEC_PER_MSEC };
+        struct hal_input *in;
+
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "6", false, HAL_EDGE_BOTH, 0, &rec);
+        client_connect(&c, &cl);
+
+        /* The chip refuses: the old settings stay, the line stays held. */
+        command(&c, &cl, "fail gpiochip0 6 on", "ok");
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EIO);
+        ck_assert(!hal_input_value(in));
+        ck_assert(!hal_input_kernel_debounce(in));
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 0);
+        assert_held(&c, "gpiochip0", "6");
+
+        /* Old polarity and no debounce: an edge is reported at once, as high. */
+        command(&c, &cl, "set gpiochip0 6 1", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(rec.values[0]);
+        ck_assert(hal_input_value(in));
+
+        /* Settings no backend could take are refused before anything is touched. */
+        command(&c, &cl, "fail gpiochip0 6 off", "ok");
+        ic.bias = (enum hal_bias) 42;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EINVAL);
+        ic.bias = HAL_BIAS_AS_IS;
+        ic.edge = (enum hal_edge) -1;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), -EINVAL);
+        ck_assert(hal_input_value(in));
+
+        /* Once the chip cooperates, the same change goes through. */
+        ic.edge = HAL_EDGE_BOTH;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        ck_assert_uint_eq(rec.n, 1);
+
+        command(&c, &cl, "fail gpiochip0 6 maybe", "error: usage: fail CHIP LINE on|off");
+        command(&c, &cl, "fail gpiochip0 99 on", "error: no line gpiochip0 99");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_output_reconfigure) {
+        struct ctx c;
+        struct client cl;
+        struct hal_output_config oc = {
+                .name = "relay",
+                .chip = "gpiochip1",
+                .line = "RELAY1",
+                .initial = true,
+        };
+        struct hal_output *out = NULL;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+
+        /* Same polarity, same value: nothing moves. */
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+
+        /* Same polarity, new value: just the value. */
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+
+        /* New polarity, same logical value: the wire flips. */
+        oc.active_low = true;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+        ck_assert_int_eq(hal_output_set(out, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+
+        /* New polarity and new value together: the wire stays where it is. */
+        oc.active_low = false;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, false), 0);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        assert_held(&c, "gpiochip1", "RELAY1");
+
+        /* Refused: polarity, value and level as they were. */
+        command(&c, &cl, "fail gpiochip1 RELAY1 on", "ok");
+        oc.active_low = true;
+        ck_assert_int_eq(hal_output_reconfigure(out, &oc, true), -EIO);
+        ck_assert(!hal_output_value(out));
+        command(&c, &cl, "get gpiochip1 RELAY1", "0");
+        ck_assert_int_eq(hal_output_set(out, true), 0);
+        command(&c, &cl, "get gpiochip1 RELAY1", "1");
+        assert_held(&c, "gpiochip1", "RELAY1");
+        command(&c, &cl, "fail gpiochip1 RELAY1 off", "ok");
+
+        client_close(&cl);
+        hal_output_free(out);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_debounce_latency) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input *in;
+        const uint64_t window = 30 * USEC_PER_MSEC;
+        uint64_t reported[8], lo = UINT64_MAX, hi = 0;
+
+        /* The window is milliseconds, so is the timer's slack (sd-event's default is
+         * 250 ms). How late each report comes after its edge is measured from the
+         * HAL's own timestamps; only "never early" is a pass criterion, since a
+         * loaded machine may always be late. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "12", false, HAL_EDGE_BOTH, window, &rec);
+        ck_assert_uint_eq(hal_input_timer_accuracy(in), 1 * USEC_PER_MSEC);
+        client_connect(&c, &cl);
+
+        for (unsigned i = 0; i < ELEMENTSOF(reported); i++) {
+                command(&c, &cl, i % 2 == 0 ? "set gpiochip0 12 1" : "set gpiochip0 12 0", "ok");
+                run_until_count(&c, &rec, i + 1);
+                reported[i] = now_usec(CLOCK_REALTIME);
+                ck_assert(rec.values[i] == (i % 2 == 0));
+        }
+        for (unsigned i = 0; i < ELEMENTSOF(reported); i++) {
+                uint64_t late = reported[i] - rec.timestamps[i];
+
+                /* The edge's time goes through the loop's clock snapshot: a
+                 * millisecond of rounding either way. */
+                ck_assert_uint_ge(late + USEC_PER_MSEC, window);
+                lo = MIN(lo, late);
+                hi = MAX(hi, late);
+        }
+        fprintf(stderr, "debounce %llu ms: reported %.1f..%.1f ms after the edge\n",
+                (unsigned long long) (window / USEC_PER_MSEC), (double) lo / 1000.0,
+                (double) hi / 1000.0);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+/* Runs the loop until the board has closed the client's connection. */
+static void client_wait_eof(struct ctx *c, struct client *cl) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        char b;
+
+        ck_assert_uint_eq(cl->len, 0);
+        for (;;) {
+                ssize_t k = recv(cl->fd, &b, 1, 0);
+
+                if (k == 0)
+                        return;
+                ck_assert_msg(k < 0 && errno == EAGAIN, "unexpected data before close");
+                loop_once(c, deadline);
+        }
+}
+
+START_TEST(test_socket_mode) {
+        struct ctx c;
+        struct stat st;
+        mode_t saved = umask(0);
+
+        /* Whatever the umask, only the owner may connect. */
+        ctx_open(&c, "sim.sock");
+        umask(saved);
+        ck_assert_int_eq(stat(c.socket, &st), 0);
+        ck_assert(S_ISSOCK(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_uid, geteuid());
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_socket_peer_refused) {
+        struct ctx c;
+        struct client cl;
+        uint64_t deadline;
+        pid_t pid;
+        int status = -1;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_socket_peer_refused: needs root to connect as another user, skipped\n");
+                return;
+        }
+
+        /* With the socket's mode widened by hand, the peer's credentials still keep
+         * other users out. */
+        ctx_open(&c, "sim.sock");
+        ck_assert_int_eq(chmod(c.dir, 0755), 0);
+        ck_assert_int_eq(chmod(c.socket, 0666), 0);
+
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct timeval tv = { .tv_sec = 20 };
+                const char expect[] = "error: permission denied for uid 65534\n";
+                char buf[128];
+                size_t len = 0;
+                int fd;
+
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                strcpy(sa.sun_path, c.socket);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        _exit(11);
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+                (void) send(fd, "set gpiochip0 1 1\n", 18, MSG_NOSIGNAL);
+                for (;;) {
+                        ssize_t k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+
+                        /* Closed with our command unread: a reset after the line. */
+                        if (k == 0 || (k < 0 && errno == ECONNRESET))
+                                break;
+                        if (k < 0)
+                                _exit(12);
+                        len += (size_t) k;
+                        if (len == sizeof(buf) - 1)
+                                _exit(13);
+                }
+                buf[len] = '\0';
+                _exit(strcmp(buf, expect) == 0 ? 0 : 14);
+        }
+
+        deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        for (;;) {
+                pid_t k = waitpid(pid, &status, WNOHANG);
+
+                ck_assert_int_ge(k, 0);
+                if (k == pid)
+                        break;
+                loop_once(&c, deadline);
+        }
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+        /* The daemon's own user is still served. */
+        client_connect(&c, &cl);
+        command(&c, &cl, "get gpiochip0 1", "error: no line gpiochip0 1");
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_idle_clients) {
+        struct ctx c;
+        struct client cl[17];
+        char line[256];
+
+        /* Sixteen clients that connect and say nothing hold every slot, until they
+         * have been idle for the limit: then they are told and closed, and the one
+         * waiting in the backlog is served. The limit is shortened from a minute. */
+        ctx_open(&c, "sim.sock");
+        sim_control_set_idle_timeout(sim_get_control(c.hal->state), 200 * USEC_PER_MSEC);
+        for (unsigned i = 0; i < ELEMENTSOF(cl); i++)
+                client_connect(&c, &cl[i]);
+        client_send(&c, &cl[16], "help\n");
+
+        client_line(&c, &cl[16], line, sizeof(line));
+        ck_assert(strncmp(line, HELP_PREFIX, strlen(HELP_PREFIX)) == 0);
+        for (unsigned i = 0; i < ELEMENTSOF(cl); i++) {
+                client_line(&c, &cl[i], line, sizeof(line));
+                ck_assert_str_eq(line, "error: idle for too long, closing");
+                client_wait_eof(&c, &cl[i]);
+                client_close(&cl[i]);
+        }
+
+        /* Newcomers are served as before. */
+        client_connect(&c, &cl[0]);
+        command(&c, &cl[0], "get gpiochip0 1", "error: no line gpiochip0 1");
+        client_close(&cl[0]);
         ctx_close(&c);
 }
 END_TEST
@@ -827,6 +1276,14 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_backend_edges);
         tcase_add_test(tc, test_gpiod_missing_chip);
         tcase_add_test(tc, test_sensor_commands);
+        tcase_add_test(tc, test_input_reconfigure);
+        tcase_add_test(tc, test_input_reconfigure_queued);
+        tcase_add_test(tc, test_input_reconfigure_fails);
+        tcase_add_test(tc, test_output_reconfigure);
+        tcase_add_test(tc, test_debounce_latency);
+        tcase_add_test(tc, test_socket_mode);
+        tcase_add_test(tc, test_socket_peer_refused);
+        tcase_add_test(tc, test_idle_clients);
         suite_add_tcase(s, tc);
         return s;
 }
