@@ -1,6 +1,8 @@
 /* Routes incoming MQTT messages: BASE/<entity>/set and /get, BASE/stats/get, and Home
  * Assistant's birth message. Everything here is untrusted input: a bad command is
- * answered on BASE/error (and the MQTT 5 response topic) and never stops the loop. */
+ * answered on BASE/error (and the MQTT 5 response topic, when that is allowed) and
+ * never stops the loop. A message only ever acts on the entity its own topic names,
+ * and a reply only goes to a response topic under the configured prefix. */
 #include <stdio.h>
 #include <time.h>
 
@@ -9,6 +11,10 @@
 #include "manager.h"
 #include "payload.h"
 #include "topic.h"
+#include "utf8.h"
+
+/* How much of a topic an error reply or a log line quotes. */
+#define QUOTED_TOPIC_MAX 120
 
 static int ref_compare(const void *a, const void *b) {
         const struct entity_ref *x = a, *y = b;
@@ -27,47 +33,89 @@ static const struct entity_ref *find_entity(struct manager *m, const char *name,
         return bsearch(&k, m->refs, m->n_refs, sizeof(*m->refs), ref_compare);
 }
 
-/* Anyone on the broker can send commands: what they make us log is rate-limited and
- * topics are shortened, so a flood cannot fill the journal. */
-static bool command_log_allowed(struct manager *m) {
+static uint64_t now_monotonic_usec(void) {
         struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* Anyone on the broker can send commands: each cause of a log line has its own limit,
+ * so a flood of one kind cannot fill the journal nor hide the others. */
+bool manager_log_allowed(struct log_ratelimit *rl, const char *what) {
         unsigned suppressed = 0;
         bool ok;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ok = log_ratelimit_test(&m->command_log,
-                                (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC,
-                                &suppressed);
+        ok = log_ratelimit_test(rl, now_monotonic_usec(), &suppressed);
         if (ok && suppressed > 0)
-                log_warning("%u command messages were not logged (too many)", suppressed);
+                log_warning("%u messages about %s were not logged (too many)", suppressed, what);
         return ok;
 }
 
+/* The length of at most QUOTED_TOPIC_MAX bytes of `topic`, cut at a character
+ * boundary; *cut says whether anything was left out. */
+static size_t quoted_topic_len(const char *topic, bool *cut) {
+        size_t len = strlen(topic), n = 0;
+
+        while (n < len) {
+                size_t k = utf8_char_length((const uint8_t *) topic + n, len - n);
+
+                if (k == 0)
+                        k = 1;          /* escaped as U+FFFD by the JSON writer */
+                if (n + k > QUOTED_TOPIC_MAX)
+                        break;
+                n += k;
+        }
+        *cut = n < len;
+        return n;
+}
+
+/* The response topic of a request, or NULL when there is none or it is not one we may
+ * publish to: replies go only under the configured prefix, so a command cannot make
+ * the gateway write onto another entity's state or a discovery topic. */
+static const char *reply_topic(struct manager *m, const struct mqtt_message *msg) {
+        const char *prefix = m->topics.response_prefix;
+
+        if (!msg->response_topic || !prefix || !prefix[0])
+                return NULL;
+        if (streq(prefix, "#") || strncmp(msg->response_topic, prefix, strlen(prefix)) == 0)
+                return msg->response_topic;
+        return NULL;
+}
+
+static void reply(struct manager *m, const struct mqtt_message *msg, const char *payload, size_t len) {
+        if (reply_topic(m, msg))
+                (void) mqtt_link_reply(m->link, msg, payload, len);
+}
+
 static void reply_error(struct manager *m, const struct mqtt_message *msg, const char *error) {
+        char topic[QUOTED_TOPIC_MAX + 4];
+        size_t n;
+        bool cut;
         int len;
 
         m->command_errors++;
-        if (command_log_allowed(m))
-                log_entity_full(LOG_WARNING, 0, NULL, msg->topic, "rejected command on %.128s: %s",
-                                msg->topic, error);
-        len = format_error_json(msg->topic, strlen(msg->topic), error, m->buf, sizeof(m->buf));
+        n = quoted_topic_len(msg->topic, &cut);
+        snprintf(topic, sizeof(topic), "%.*s%s", (int) n, msg->topic, cut ? "..." : "");
+        if (manager_log_allowed(&m->log_rejected, "rejected commands"))
+                log_entity_full(LOG_WARNING, 0, NULL, topic, "rejected command on %s: %s", topic, error);
+        len = format_error_json(topic, strlen(topic), error, m->buf, sizeof(m->buf));
         if (len < 0)
                 return;
-        (void) mqtt_link_publish(m->link, m->error_topic, m->buf, (size_t) len, m->config->qos,
+        (void) mqtt_link_publish(m->link, m->topics.error, m->buf, (size_t) len, m->config->qos,
                                  /* retain= */ false, MQTT_MSG_VOLATILE);
-        if (msg->response_topic)
-                (void) mqtt_link_reply(m->link, msg, m->buf, (size_t) len);
+        reply(m, msg, m->buf, (size_t) len);
 }
 
-static void reply_ok(struct manager *m, const struct mqtt_message *msg, const char *entity, bool on) {
+static void reply_state(struct manager *m, const struct mqtt_message *msg, const char *entity, bool on) {
         int len;
 
-        if (!msg->response_topic)
+        if (!reply_topic(m, msg))
                 return;
         len = snprintf(m->buf, sizeof(m->buf), "{\"entity\":\"%s\",\"state\":\"%s\"}", entity,
                        on ? "ON" : "OFF");
         if (len > 0 && (size_t) len < sizeof(m->buf))
-                (void) mqtt_link_reply(m->link, msg, m->buf, (size_t) len);
+                reply(m, msg, m->buf, (size_t) len);
 }
 
 static void handle_set(struct manager *m, const struct entity_ref *e, const struct mqtt_message *msg) {
@@ -82,61 +130,124 @@ static void handle_set(struct manager *m, const struct entity_ref *e, const stru
         r = output_command(out, msg, err, sizeof(err));
         if (r < 0)
                 return reply_error(m, msg, err[0] ? err : "command failed");
-        if (command_log_allowed(m))
+        if (manager_log_allowed(&m->log_accepted, "accepted commands"))
                 log_entity_full(LOG_INFO, 0, e->name, msg->topic, "output %s: %s", e->name,
                                 hal_output_value(out->hal) ? "ON" : "OFF");
-        reply_ok(m, msg, e->name, hal_output_value(out->hal));
+        reply_state(m, msg, e->name, hal_output_value(out->hal));
 }
 
-static void handle_get(struct manager *m, const struct entity_ref *e) {
+/* /get: the state topic gets the current state again; a response topic gets it too. */
+static void handle_get(struct manager *m, const struct entity_ref *e, const struct mqtt_message *msg) {
+        struct sensor *s;
+
         switch (e->kind) {
         case ENTITY_INPUT:
-                (void) input_publish(e->entity);
+                (void) input_publish(e->entity, MQTT_MSG_REFRESH);
+                reply_state(m, msg, e->name, ((struct input *) e->entity)->value);
                 break;
         case ENTITY_OUTPUT:
-                (void) output_publish(e->entity);
+                (void) output_publish(e->entity, MQTT_MSG_REFRESH);
+                reply_state(m, msg, e->name, hal_output_value(((struct output *) e->entity)->hal));
                 break;
         case ENTITY_SENSOR:
-                (void) sensor_request_read(e->entity);
+                s = e->entity;
+                (void) sensor_request_read(s);
+                if (s->payload_len > 0)
+                        reply(m, msg, s->payload, (size_t) s->payload_len);
+                else if (reply_topic(m, msg))
+                        reply_error(m, msg, "no reading yet: it is published on the state topic when it completes");
                 break;
         }
 }
 
-void manager_handle_message(struct manager *m, const struct mqtt_message *msg) {
+/* A retained message on a command topic is a leftover (a switch misconfigured to
+ * retain, or any client): it would run again at every reconnect. Applied only when
+ * asked for, at the first connection after start; said once per topic otherwise. */
+static bool retained_command_ignored(struct manager *m, const struct mqtt_message *msg) {
+        uint64_t h = 1469598103934665603ULL;   /* FNV-1a, to remember what was said */
+        size_t i;
+
+        if (!msg->retained)
+                return false;
+        if (m->config->retained_commands == RETAINED_COMMANDS_APPLY_ONCE && m->connections <= 1)
+                return false;
+
+        for (const char *p = msg->topic; *p; p++)
+                h = (h ^ (uint8_t) *p) * 1099511628211ULL;
+        for (i = 0; i < m->n_retained_seen; i++)
+                if (m->retained_seen[i] == h)
+                        return true;
+        /* A ring: a flood of distinct topics forgets the oldest, and the rate limit
+         * below still bounds what is logged. */
+        m->retained_seen[m->retained_next] = h;
+        m->retained_next = (m->retained_next + 1) % ELEMENTSOF(m->retained_seen);
+        m->n_retained_seen = MIN(m->n_retained_seen + 1, ELEMENTSOF(m->retained_seen));
+        if (manager_log_allowed(&m->log_retained, "retained commands"))
+                log_entity_full(LOG_WARNING, 0, NULL, msg->topic,
+                                "ignoring the retained command on %.*s%s; clear it with an empty retained "
+                                "message (mosquitto_pub -r -n -t '%.*s') or set retained_commands = apply-once",
+                                QUOTED_TOPIC_MAX, msg->topic, strlen(msg->topic) > QUOTED_TOPIC_MAX ? "..." : "",
+                                QUOTED_TOPIC_MAX, msg->topic);
+        return true;
+}
+
+void manager_handle_message(struct manager *m, const struct mqtt_message *request) {
+        struct mqtt_message msg = *request;
         const char *entity, *verb;
         const struct entity_ref *e;
         size_t entity_len;
         char err[160];
 
-        if (m->ha_status_topic && streq(msg->topic, m->ha_status_topic)) {
-                if (msg->len == 6 && memcmp(msg->payload, "online", 6) == 0) {
-                        log_info("Home Assistant is online, announcing entities again");
-                        manager_announce(m);
+        if (m->topics.ha_status && streq(msg.topic, m->topics.ha_status)) {
+                if (msg.len == 6 && memcmp(msg.payload, "online", 6) == 0) {
+                        if (manager_log_allowed(&m->log_announce, "Home Assistant birth messages"))
+                                log_info("Home Assistant is online, announcing entities again");
+                        manager_announce_soon(m);
                 }
                 return;
         }
 
+        if (retained_command_ignored(m, &msg))
+                return;
+
         m->commands++;
-        if (topic_split_command(m->base, msg->topic, &entity, &entity_len, &verb) < 0)
-                return reply_error(m, msg, "unknown topic");
+        if (msg.response_topic && !reply_topic(m, &msg)) {
+                /* The command itself may be fine: it runs, but no reply goes there. */
+                m->command_errors++;
+                if (manager_log_allowed(&m->log_reply_refused, "refused response topics"))
+                        log_entity_full(LOG_WARNING, 0, NULL, msg.topic,
+                                        "not replying to %.*s: response topic '%.*s' is not under "
+                                        "response_topic_prefix '%s'",
+                                        QUOTED_TOPIC_MAX, msg.topic, QUOTED_TOPIC_MAX, msg.response_topic,
+                                        m->topics.response_prefix ?: "");
+                msg.response_topic = NULL;
+                msg.correlation_data = NULL;
+                msg.correlation_len = 0;
+        }
+
+        if (topic_split_command(m->topics.base, msg.topic, &entity, &entity_len, &verb) < 0)
+                return reply_error(m, &msg, "unknown topic");
 
         if (entity_len == 5 && memcmp(entity, "stats", 5) == 0 && streq(verb, "get")) {
-                manager_publish_stats(m);
+                int len = manager_publish_stats(m);
+
+                if (len > 0)
+                        reply(m, &msg, m->buf, (size_t) len);
                 return;
         }
 
         e = find_entity(m, entity, entity_len);
         if (!e) {
                 snprintf(err, sizeof(err), "unknown entity '%.*s'", (int) MIN(entity_len, 64), entity);
-                return reply_error(m, msg, err);
+                return reply_error(m, &msg, err);
         }
 
         if (streq(verb, "set"))
-                handle_set(m, e, msg);
+                handle_set(m, e, &msg);
         else if (streq(verb, "get"))
-                handle_get(m, e);
+                handle_get(m, e, &msg);
         else
-                reply_error(m, msg, "unknown command");
+                reply_error(m, &msg, "unknown command");
 }
 
 void manager_sort_refs(struct manager *m) {

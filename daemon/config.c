@@ -180,7 +180,6 @@ struct config *config_free(struct config *c) {
         return mfree(c);
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 /* Finds an entity of any kind by name; returns its kind and index. */
 static enum section_kind entity_find(const struct config *c, const char *name, size_t *ret_index,

@@ -153,6 +153,7 @@ struct config_errors {
  * config_errors_clear(). */
 int config_load(const char *path, struct config **ret, struct config_errors *errors);
 struct config *config_free(struct config *config);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 void config_errors_clear(struct config_errors *errors);
 /** Appends "FILE:LINE: message" to *errors; -ENOMEM when it cannot. */
 _printf_(4, 5)

@@ -1,6 +1,7 @@
 /* A GPIO input entity: its debounced changes become retained ON/OFF states. */
 #include "manager.h"
 #include "log.h"
+#include "topic.h"
 
 static void input_changed(struct hal_input *h, bool value, uint64_t timestamp_usec, void *userdata) {
         struct input *in = userdata;
@@ -8,19 +9,18 @@ static void input_changed(struct hal_input *h, bool value, uint64_t timestamp_us
         in->value = value;
         log_entity_full(LOG_DEBUG, 0, in->config->name, in->state_topic,
                         "%s: %s", in->config->name, value ? "ON" : "OFF");
-        (void) input_publish(in);
+        (void) input_publish(in, MQTT_MSG_STATE);
 }
 
-int input_publish(struct input *in) {
+int input_publish(struct input *in, enum mqtt_msg_class cls) {
         const char *p = in->value ? "ON" : "OFF";
 
         return mqtt_link_publish(in->manager->link, in->state_topic, p, strlen(p),
-                                 in->manager->config->qos, /* retain= */ true, MQTT_MSG_STATE);
+                                 in->manager->config->qos, /* retain= */ true, cls);
 }
 
-int input_start(struct input *in) {
-        const struct config_input *c = in->config;
-        struct hal_input_config hc = {
+struct hal_input_config input_hal_config(const struct config_input *c) {
+        return (struct hal_input_config) {
                 .name = c->name,
                 .chip = c->chip,
                 .line = c->line,
@@ -29,6 +29,11 @@ int input_start(struct input *in) {
                 .edge = c->edge,
                 .debounce_usec = c->debounce_usec,
         };
+}
+
+static int input_start(struct input *in) {
+        const struct config_input *c = in->config;
+        struct hal_input_config hc = input_hal_config(c);
         int r;
 
         r = hal_input_request(in->manager->hal, &hc, input_changed, in, &in->hal);
@@ -40,6 +45,31 @@ int input_start(struct input *in) {
         return 0;
 }
 
-void input_stop(struct input *in) {
+/* Requests the line: the input is live (its edges published) from here on. */
+int input_new(struct manager *m, const struct config_input *c, const char *base, struct input **ret) {
+        _cleanup_(input_freep) struct input *in = NULL;
+        int r;
+
+        in = calloc(1, sizeof(*in));
+        if (!in)
+                return log_oom();
+        in->manager = m;
+        in->config = c;
+        r = topic_build(&in->state_topic, base, c->name, "state", NULL);
+        if (r < 0)
+                return log_oom();
+        r = input_start(in);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(in);
+        return 0;
+}
+
+struct input *input_free(struct input *in) {
+        if (!in)
+                return NULL;
         in->hal = hal_input_free(in->hal);
+        free(in->state_topic);
+        free(in);
+        return NULL;
 }

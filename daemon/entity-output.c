@@ -4,14 +4,20 @@
 #include "command.h"
 #include "log.h"
 #include "manager.h"
+#include "topic.h"
 
-int output_publish(struct output *out) {
+/* Pulses are timed by the user: sd-event's default accuracy (250 ms) would stretch them. */
+#define PULSE_ACCURACY_USEC 1000
+
+int output_publish(struct output *out, enum mqtt_msg_class cls) {
         const char *p = hal_output_value(out->hal) ? "ON" : "OFF";
 
         return mqtt_link_publish(out->manager->link, out->state_topic, p, strlen(p),
-                                 out->manager->config->qos, /* retain= */ true, MQTT_MSG_STATE);
+                                 out->manager->config->qos, /* retain= */ true, cls);
 }
 
+/* Moves the line, then says so. Only the move can fail the command: a state that could
+ * not be queued is counted by the link and does not undo what the line did. */
 static int output_drive(struct output *out, bool value) {
         int r;
 
@@ -20,7 +26,8 @@ static int output_drive(struct output *out, bool value) {
                 return log_entity_full(LOG_ERR, r, out->config->name, NULL,
                                        "output %s: cannot set %s: %m", out->config->name,
                                        value ? "ON" : "OFF");
-        return output_publish(out);
+        (void) output_publish(out, MQTT_MSG_STATE);
+        return 0;
 }
 
 static int on_pulse_end(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -70,7 +77,7 @@ int output_command(struct output *out, const struct mqtt_message *msg, char *err
                 /* A pulse holds the commanded state for pulse_ms, then goes back. */
                 out->pulse_restore = previous;
                 r = sd_event_add_time_relative(out->manager->event, &out->pulse_timer, CLOCK_MONOTONIC,
-                                               cmd.pulse_usec, 0, on_pulse_end, out);
+                                               cmd.pulse_usec, PULSE_ACCURACY_USEC, on_pulse_end, out);
                 if (r < 0) {
                         /* A pulse that could not end must not leave the output on. */
                         (void) output_drive(out, previous);
@@ -82,15 +89,19 @@ int output_command(struct output *out, const struct mqtt_message *msg, char *err
         return 0;
 }
 
-int output_start(struct output *out) {
-        const struct config_output *c = out->config;
-        struct hal_output_config hc = {
+struct hal_output_config output_hal_config(const struct config_output *c) {
+        return (struct hal_output_config) {
                 .name = c->name,
                 .chip = c->chip,
                 .line = c->line,
                 .active_low = c->active_low,
                 .initial = c->initial,
         };
+}
+
+static int output_start(struct output *out) {
+        const struct config_output *c = out->config;
+        struct hal_output_config hc = output_hal_config(c);
         int r;
 
         r = hal_output_request(out->manager->hal, &hc, &out->hal);
@@ -101,13 +112,45 @@ int output_start(struct output *out) {
         return 0;
 }
 
+/* Requests the line, driving `initial` from the first moment. */
+int output_new(struct manager *m, const struct config_output *c, const char *base, struct output **ret) {
+        struct output *out;
+        int r;
+
+        out = calloc(1, sizeof(*out));
+        if (!out)
+                return log_oom();
+        out->manager = m;
+        out->config = c;
+        r = topic_build(&out->state_topic, base, c->name, "state", NULL);
+        if (r < 0)
+                r = log_oom();
+        else
+                r = output_start(out);
+        if (r < 0) {
+                output_free(out, /* shutdown= */ false);
+                return r;
+        }
+        *ret = out;
+        return 0;
+}
+
+struct output *output_free(struct output *out, bool shutdown) {
+        if (!out)
+                return NULL;
+        output_stop(out, shutdown);
+        free(out->state_topic);
+        free(out);
+        return NULL;
+}
+
 /* On shutdown (or when a reload removes the output) the configured on_shutdown applies. */
 void output_stop(struct output *out, bool shutdown) {
         out->pulse_timer = sd_event_source_disable_unref(out->pulse_timer);
         if (out->hal && !out->config->on_shutdown_keep && hal_output_value(out->hal)) {
                 (void) hal_output_set(out->hal, false);
                 if (shutdown)
-                        (void) output_publish(out);
+                        (void) output_publish(out, MQTT_MSG_STATE);
         }
         out->hal = hal_output_free(out->hal);
 }

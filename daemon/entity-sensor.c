@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager.h"
 #include "payload.h"
+#include "topic.h"
 
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
@@ -69,6 +70,17 @@ static bool reading_changed(const struct sensor *s, const struct reading *r,
         return false;
 }
 
+static void sensor_failed(struct sensor *s, int error, const char *what);
+
+/* Said once when a reading gets through after failures. */
+static void sensor_recovered(struct sensor *s) {
+        if (s->failures == 0)
+                return;
+        log_entity_full(LOG_NOTICE, 0, s->config->name, s->state_topic,
+                        "sensor %s: reading again after %" PRIu64 " failures", s->config->name, s->failures);
+        s->failures = 0;
+}
+
 static int sensor_publish(struct sensor *s, const struct reading *r) {
         const struct quantity_info *q;
         size_t n;
@@ -78,23 +90,29 @@ static int sensor_publish(struct sensor *s, const struct reading *r) {
         n = s->n_quantities;
         len = format_reading_json(r, q, MIN(n, r->n), now_usec(CLOCK_REALTIME),
                                   s->payload, sizeof(s->payload));
-        if (len < 0)
-                return log_entity_full(LOG_WARNING, len, s->config->name, s->state_topic,
-                                       "sensor %s: cannot format reading: %m", s->config->name);
+        if (len < 0) {
+                /* A value the payload cannot carry is a failed reading, not a silent one;
+                 * the buffer holds a partial payload now, so nothing is republished. */
+                s->payload_len = 0;
+                s->have_last = false;
+                sensor_failed(s, len, "formatting the reading");
+                return len;
+        }
         s->payload_len = len;
+        sensor_recovered(s);
         log_entity_full(LOG_DEBUG, 0, s->config->name, s->state_topic, "sensor %s: %s",
                         s->config->name, s->payload);
         s->last = *r;
         s->have_last = true;
         s->last_publish_usec = now_usec(CLOCK_MONOTONIC);
-        return sensor_publish_last(s);
+        return sensor_publish_last(s, MQTT_MSG_READING);
 }
 
-int sensor_publish_last(struct sensor *s) {
+int sensor_publish_last(struct sensor *s, enum mqtt_msg_class cls) {
         if (s->payload_len <= 0)
                 return 0;
         return mqtt_link_publish(s->manager->link, s->state_topic, s->payload, (size_t) s->payload_len,
-                                 s->manager->config->qos, /* retain= */ true, MQTT_MSG_READING);
+                                 s->manager->config->qos, /* retain= */ true, cls);
 }
 
 static void sensor_failed(struct sensor *s, int error, const char *what) {
@@ -114,13 +132,6 @@ static void sensor_completed(struct sensor *s, const struct reading *r) {
         size_t n;
         bool due;
 
-        if (s->failures > 0) {
-                log_entity_full(LOG_NOTICE, 0, s->config->name, s->state_topic,
-                                "sensor %s: reading again after %" PRIu64 " failures",
-                                s->config->name, s->failures);
-                s->failures = 0;
-        }
-
         q = s->quantities;
         n = s->n_quantities;
         due = s->config->publish == PUBLISH_ALWAYS || !s->have_last ||
@@ -128,6 +139,8 @@ static void sensor_completed(struct sensor *s, const struct reading *r) {
               now_usec(CLOCK_MONOTONIC) - s->last_publish_usec >= s->config->max_silence_usec;
         if (due)
                 (void) sensor_publish(s, r);
+        else
+                sensor_recovered(s);
 }
 
 /* One step of a reading; a device that needs conversion time asks to be called again. */
@@ -170,7 +183,7 @@ int sensor_request_read(struct sensor *s) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (s->payload_len > 0)
-                return sensor_publish_last(s);
+                return sensor_publish_last(s, MQTT_MSG_REFRESH);
         /* Nothing read yet (the device may be absent): a read now, but not more often
          * than once a second however many requests come in. */
         if (s->reading_in_progress || now - s->last_attempt_usec < USEC_PER_SEC)
@@ -178,7 +191,7 @@ int sensor_request_read(struct sensor *s) {
         return sensor_arm(s, now, 0);
 }
 
-int sensor_start(struct sensor *s) {
+static int sensor_start(struct sensor *s) {
         int r;
 
         struct hal_sensor_config hc = sensor_hal_config(s->config);
@@ -200,4 +213,48 @@ int sensor_start(struct sensor *s) {
 void sensor_stop(struct sensor *s) {
         s->timer = sd_event_source_disable_unref(s->timer);
         s->hal = hal_sensor_free(s->hal);
+}
+
+/* The first reading is due right away; the device is opened then. */
+int sensor_new(struct manager *m, const struct config_sensor *c, size_t index, const char *base,
+               struct sensor **ret) {
+        _cleanup_(sensor_freep) struct sensor *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return log_oom();
+        s->manager = m;
+        s->config = c;
+        s->index = index;
+        r = topic_build(&s->state_topic, base, c->name, "state", NULL);
+        if (r < 0)
+                return log_oom();
+        r = sensor_start(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct sensor *sensor_free(struct sensor *s) {
+        if (!s)
+                return NULL;
+        sensor_stop(s);
+        free(s->state_topic);
+        free(s);
+        return NULL;
+}
+
+/* Everything that decides what is read and how it is published: a reload that keeps
+ * all of it keeps the sensor as it runs (schedule, last reading, failure count). */
+bool sensor_config_same(const struct config_sensor *a, const struct config_sensor *b) {
+        return streq(a->name, b->name) && streq(a->driver, b->driver) &&
+               a->interval_usec == b->interval_usec && a->publish == b->publish &&
+               a->deadband == b->deadband && a->max_silence_usec == b->max_silence_usec &&
+               streq_ptr(a->path, b->path) && a->scale == b->scale && a->offset == b->offset &&
+               streq_ptr(a->unit, b->unit) && streq_ptr(a->quantity, b->quantity) &&
+               a->decimals == b->decimals && streq_ptr(a->device, b->device) &&
+               streq_ptr(a->bus, b->bus) && a->address == b->address && a->gain == b->gain &&
+               a->data_rate == b->data_rate;
 }

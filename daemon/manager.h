@@ -66,6 +66,14 @@ struct entity_ref {
         void *entity;
 };
 
+/* The gateway's own topics, built from [gateway] name and topic_prefix. */
+struct gateway_topics {
+        char *base;                 /* <topic_prefix>/<name> */
+        char *status, *error, *stats;
+        char *ha_status;            /* <discovery_prefix>/status, with discovery */
+        char *response_prefix;      /* where MQTT 5 replies may go: "" none, "#" any */
+};
+
 struct manager {
         sd_event *event;
         char *config_path;
@@ -73,13 +81,9 @@ struct manager {
         struct hal *hal;
         struct mqtt_link *link;
 
-        char *base;                 /* <topic_prefix>/<name> */
-        char *status_topic;
-        char *error_topic;
-        char *stats_topic;
+        struct gateway_topics topics;
         char **discovery_topics;    /* what was announced, for removal on reload */
         size_t n_discovery_topics;
-        char *ha_status_topic;      /* <discovery_prefix>/status */
 
         /* Entities are allocated one by one: HAL callbacks and timers hold pointers to
          * them, and a reload moves unchanged ones into the new arrays. */
@@ -92,14 +96,19 @@ struct manager {
         struct entity_ref *refs;
         size_t n_refs;
 
-        sd_event_source *sigterm, *sigint, *sighup;
+        sd_event_source *sigterm, *sigint, *sighup, *sigusr1, *sigusr2;
         sd_event_source *stats_timer;
+        sd_event_source *announce_event;    /* deferred announcement, one pending at most */
 
         uint64_t start_usec;        /* CLOCK_MONOTONIC */
         uint64_t read_errors;
         uint64_t commands;
         uint64_t command_errors;
-        struct log_ratelimit command_log;   /* commands come from anyone on the broker */
+        /* Commands come from anyone on the broker: one log limit per cause. */
+        struct log_ratelimit log_rejected, log_accepted, log_reply_refused, log_retained, log_announce;
+        uint64_t retained_seen[64];         /* hashes of command topics found retained */
+        size_t n_retained_seen, retained_next;
+        unsigned connections;               /* since start, across reloads */
         bool shutting_down;
         bool config_invalid;        /* manager_start() failed on the configuration */
         char buf[1024];             /* scratch for stats and error payloads */
@@ -115,23 +124,49 @@ int manager_run(struct manager *m);
 int manager_reload(struct manager *m);
 void manager_update_status(struct manager *m);
 
-/* entity-*.c */
-int input_start(struct input *in);
-void input_stop(struct input *in);
-int input_publish(struct input *in);
-int output_start(struct output *out);
+/* entity-*.c: each kind has _new() (which claims its hardware and, for sensors,
+ * schedules the first reading) and _free() (NULL-safe, releases it). */
+int input_new(struct manager *m, const struct config_input *c, const char *base, struct input **ret);
+struct input *input_free(struct input *in);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct input *, input_free);
+struct hal_input_config input_hal_config(const struct config_input *c);
+int input_publish(struct input *in, enum mqtt_msg_class cls);
+
+int output_new(struct manager *m, const struct config_output *c, const char *base, struct output **ret);
+/** `shutdown`: the daemon stops (the state it goes to is published). */
+struct output *output_free(struct output *out, bool shutdown);
+struct hal_output_config output_hal_config(const struct config_output *c);
 void output_stop(struct output *out, bool shutdown);
-int output_publish(struct output *out);
+int output_publish(struct output *out, enum mqtt_msg_class cls);
 int output_command(struct output *out, const struct mqtt_message *msg, char *err, size_t errsize);
-int sensor_start(struct sensor *s);
+
+int sensor_new(struct manager *m, const struct config_sensor *c, size_t index, const char *base,
+               struct sensor **ret);
+struct sensor *sensor_free(struct sensor *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sensor *, sensor_free);
+bool sensor_config_same(const struct config_sensor *a, const struct config_sensor *b);
 void sensor_stop(struct sensor *s);
-int sensor_publish_last(struct sensor *s);
+int sensor_publish_last(struct sensor *s, enum mqtt_msg_class cls);
 int sensor_request_read(struct sensor *s);
 
 /* commands.c */
 void manager_handle_message(struct manager *m, const struct mqtt_message *msg);
+/** True if a message of this cause may be logged now (and says how many were not). */
+bool manager_log_allowed(struct log_ratelimit *rl, const char *what);
 void manager_sort_refs(struct manager *m);
 
-/* manager.c, for commands.c */
+/* reload.c */
+void gateway_topics_clear(struct gateway_topics *t);
+/** Switches to `config` completely (the manager owns it then) or, on failure, changes
+ * nothing (the caller still owns it). The HAL must be running. */
+int manager_apply_config(struct manager *m, struct config *config);
+bool manager_hal_options_changed(const struct config *a, const struct config *b);
+
+/* manager.c, for reload.c and commands.c */
+extern const struct mqtt_link_callbacks manager_link_callbacks;
+void manager_publish_all_states(struct manager *m);
+int manager_format_stats(struct manager *m, char *buf, size_t size);
 void manager_announce(struct manager *m);
-void manager_publish_stats(struct manager *m);
+void manager_announce_soon(struct manager *m);
+/** Publishes BASE/stats; returns the payload's length (it is in m->buf) or -errno. */
+int manager_publish_stats(struct manager *m);

@@ -345,6 +345,7 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
                 .response_topic = response_topic,
                 .correlation_data = correlation,
                 .correlation_len = correlation ? correlation_len : 0,
+                .retained = m->retain,
         };
         link->callbacks.message(link, &msg, link->userdata);
 }
@@ -1007,6 +1008,8 @@ int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *pay
             mosquitto_pub_topic_check(topic) != MOSQ_ERR_SUCCESS)
                 return -EINVAL;
 
+        if (cls == MQTT_MSG_REFRESH)
+                cls = MQTT_MSG_STATE;
         if (cls == MQTT_MSG_VOLATILE)
                 return link_publish_volatile(link, topic, payload, len, qos, retain, NULL);
         if (cls != MQTT_MSG_READING && cls != MQTT_MSG_STATE)

@@ -18,6 +18,7 @@ enum mqtt_msg_class {
         MQTT_MSG_READING,
         MQTT_MSG_STATE,
         MQTT_MSG_VOLATILE,
+        MQTT_MSG_REFRESH,
 };
 
 struct mqtt_link_options {
@@ -45,6 +46,8 @@ struct mqtt_message {
         const char *response_topic;
         const void *correlation_data;
         size_t correlation_len;
+        /* Sent by the broker from its retained store (not a live publish). */
+        bool retained;
 };
 
 struct mqtt_link_callbacks {

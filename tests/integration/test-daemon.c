@@ -1,6 +1,7 @@
-/* Integration tests of the whole daemon: a real mosquitto on a free loopback port, the
- * real iotgwd binary on the simulated board, a real MQTT client as the user. */
+/* Integration tests of the whole daemon: start-up, inputs, outputs, sensors, the
+ * broker going away, signals and exit statuses. */
 #include <check.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,111 +9,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <errno.h>
 
-#include "broker.h"
-#include "daemon.h"
-
-#define WAIT_MS 15000
-
-static const char *const BOARD =
-        "[gateway]\n"
-        "name = t1\n"
-        "hal = sim\n"
-        "sim_socket = @SIMSOCK@\n"
-        "stats_interval = 1h\n"
-        "discovery = none\n"
-        "[mqtt]\n"
-        "host = 127.0.0.1\n"
-        "port = @PORT@\n"
-        "keepalive = 5\n"
-        "[input door]\n"
-        "chip = gpiochip0\n"
-        "line = GPIO17\n"
-        "[input bouncy]\n"
-        "chip = gpiochip0\n"
-        "line = 5\n"
-        "debounce_ms = 100\n"
-        "[output relay]\n"
-        "chip = gpiochip0\n"
-        "line = GPIO27\n"
-        "max_pulse_ms = 5000\n"
-        "[output lamp]\n"
-        "chip = gpiochip1\n"
-        "line = 3\n"
-        "initial = on\n"
-        "on_shutdown = off\n"
-        "[sensor climate]\n"
-        "driver = bme280\n"
-        "address = 0x76\n"
-        "interval = 200ms\n"
-        "[sensor lux]\n"
-        "driver = bh1750\n"
-        "interval = 100ms\n"
-        "publish = on-change\n"
-        "deadband = 5\n"
-        "max_silence = 1h\n";
-
-static struct test_broker *broker;
-static struct daemon_proc daemon_;
-static struct test_client *client;
-
-static void setup(void) {
-        /* A persistent MQTT 3.1.1 session survives a broker restart (see
-         * test_broker_restarts); with MQTT 5 it would need a session expiry. */
-        ck_assert_int_eq(test_broker_start("persistence true\n", &broker), 0);
-        ck_assert_int_eq(daemon_init(&daemon_, test_broker_port(broker)), 0);
-        ck_assert_int_eq(daemon_write_conf(&daemon_, BOARD), 0);
-        ck_assert_int_eq(test_client_new_with(test_broker_port(broker), "tester", false, false, &client), 0);
-        ck_assert_int_eq(test_client_subscribe(client, "iotgw/#"), 0);
-}
-
-static void teardown(void) {
-        daemon_stop(&daemon_);
-        client = test_client_free(client);
-        broker = test_broker_free(broker);
-}
-
-static void start_daemon(void) {
-        int r = daemon_start(&daemon_, WAIT_MS);
-
-        daemon_assert(&daemon_, r == 0);
-}
-
-/* Takes the oldest message on topic (with payload, unless NULL) from the inbox. */
-static bool wait_msg(const char *topic, const char *payload) {
-        return test_client_wait(client, topic, payload, WAIT_MS * UINT64_C(1000), NULL) == 0;
-}
-
-static struct test_message *wait_take(struct test_client *c, const char *topic, const char *payload) {
-        struct test_message *m = NULL;
-
-        if (test_client_wait(c, topic, payload, WAIT_MS * UINT64_C(1000), &m) < 0)
-                return NULL;
-        return m;
-}
-
-/* Drops everything received on topic so far. */
-static void drain(const char *topic) {
-        struct test_message *m;
-
-        while (test_client_take(client, topic, NULL, &m) == 0)
-                test_message_free(m);
-}
-
-static int publish(const char *topic, const char *payload) {
-        return test_client_publish(client, topic, payload, 1, false);
-}
-
-static void sim(const char *cmd, const char *expect) {
-        char reply[256];
-
-        daemon_assert(&daemon_, daemon_sim(&daemon_, cmd, reply, sizeof(reply)) == 0);
-        if (strcmp(reply, expect) != 0) {
-                daemon_dump_log(&daemon_);
-                ck_abort_msg("sim '%s' replied '%s', expected '%s'", cmd, reply, expect);
-        }
-}
+#include "board.h"
+#include "macro.h"
 
 /* Start-up: READY=1, a status line, watchdog pings, status and every state retained. */
 START_TEST(test_startup) {
@@ -279,24 +178,20 @@ END_TEST
 
 /* MQTT 5 request/response: the reply goes to the response topic with the correlation data. */
 START_TEST(test_response_topic) {
-        struct test_client *v5 = NULL;
         struct test_message *m;
 
         start_daemon();
         daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
-        ck_assert_int_eq(test_client_new_with(test_broker_port(broker), NULL, true, true, &v5), 0);
-        client = test_client_free(client);
-        client = v5;
-        ck_assert_int_eq(test_client_subscribe(client, "replies/#"), 0);
-        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "BOGUS", "replies/me", "corr-42"), 0);
-        m = wait_take(client, "replies/me", NULL);
+        use_v5_client("iotgw/t1/reply/#");
+        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "BOGUS", "iotgw/t1/reply/me", "corr-42"), 0);
+        m = wait_take(client, "iotgw/t1/reply/me", NULL);
         daemon_assert(&daemon_, m);
         ck_assert_msg(strstr(m->payload, "\"error\""), "reply: %s", m->payload);
         ck_assert_str_eq(m->correlation, "corr-42");
         test_message_free(m);
 
-        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "ON", "replies/me", "corr-43"), 0);
-        m = wait_take(client, "replies/me", NULL);
+        ck_assert_int_eq(test_client_request(client, "iotgw/t1/relay/set", "ON", "iotgw/t1/reply/me", "corr-43"), 0);
+        m = wait_take(client, "iotgw/t1/reply/me", NULL);
         daemon_assert(&daemon_, m);
         ck_assert_str_eq(m->correlation, "corr-43");
         ck_assert_msg(strstr(m->payload, "\"ON\""), "reply: %s", m->payload);
@@ -467,107 +362,6 @@ START_TEST(test_sensor_on_change) {
 }
 END_TEST
 
-static const char *const RELOADED =
-        "[gateway]\n"
-        "name = t1\n"
-        "hal = sim\n"
-        "sim_socket = @SIMSOCK@\n"
-        "stats_interval = 1h\n"
-        "discovery = none\n"
-        "[mqtt]\n"
-        "host = 127.0.0.1\n"
-        "port = @PORT@\n"
-        "keepalive = 5\n"
-        "[input door]\n"
-        "chip = gpiochip0\n"
-        "line = GPIO17\n"
-        "[input window]\n"
-        "chip = gpiochip0\n"
-        "line = 6\n"
-        "[output relay]\n"
-        "chip = gpiochip0\n"
-        "line = GPIO27\n"
-        "max_pulse_ms = 5000\n";
-
-/* SIGHUP with a good file: new entities appear, unchanged outputs keep their level. */
-START_TEST(test_reload_good) {
-        start_daemon();
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
-        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
-
-        ck_assert_int_eq(daemon_write_conf(&daemon_, RELOADED), 0);
-        daemon_notify_reset(&daemon_);
-        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
-        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "RELOADING=1", WAIT_MS) == 0);
-        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/window/state", "OFF"));
-        sim("get gpiochip0 GPIO27", "1");
-        sim("set gpiochip0 6 1", "ok");
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/window/state", "ON"));
-        /* The removed output is gone: commands to it are errors now. */
-        ck_assert_int_eq(publish("iotgw/t1/lamp/set", "ON"), 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/error", NULL));
-}
-END_TEST
-
-/* SIGHUP that changes the settings of a line in use: the line is released and
- * requested again with the new settings, and nothing else is lost. */
-START_TEST(test_reload_changed_line) {
-        const char *changed;
-        char *text;
-
-        start_daemon();
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
-        changed = strstr(BOARD, "[input bouncy]");
-        ck_assert_ptr_nonnull(changed);
-        /* The same board with the door debounced and the lamp active-low. */
-        ck_assert_int_ge(asprintf(&text, "%.*s%s%s", (int) (changed - BOARD), BOARD,
-                                  "debounce_ms = 20\n", changed), 0);
-        {
-                char *lamp = strstr(text, "initial = on\n");
-
-                ck_assert_ptr_nonnull(lamp);
-                ck_assert_int_eq(daemon_write_conf(&daemon_, text), 0);
-                ck_assert_int_eq(daemon_write_dropin(&daemon_, "10-lamp.conf",
-                                                     "[output lamp]\nactive_low = yes\n"), 0);
-        }
-        free(text);
-
-        daemon_notify_reset(&daemon_);
-        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
-        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
-        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Configuration reloaded: 2 inputs, 2 outputs, 2 sensors", WAIT_MS) == 0);
-        daemon_assert(&daemon_, !daemon_log_contains(&daemon_, "Reload incomplete"));
-
-        sim("set gpiochip0 GPIO17 1", "ok");
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
-        /* The lamp starts again from initial = on, now active-low: physically low. */
-        sim("get gpiochip1 3", "0");
-        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
-        ck_assert_int_eq(publish("iotgw/t1/climate/get", ""), 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
-}
-END_TEST
-
-/* SIGHUP with a broken file: every error logged with FILE:LINE, the old one keeps running. */
-START_TEST(test_reload_bad) {
-        start_daemon();
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
-        ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nname = t1\nbogus_key = 1\n[input x]\nchip = c\n"), 0);
-        daemon_notify_reset(&daemon_);
-        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
-        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "keeping the running configuration", WAIT_MS) == 0);
-        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "iotgwd.conf:3:"));
-        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
-        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
-        sim("set gpiochip0 GPIO17 1", "ok");
-        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "ON"));
-}
-END_TEST
-
 /* SIGTERM: outputs to their on_shutdown state, "offline", exit 0. */
 START_TEST(test_sigterm) {
         int status = -1;
@@ -615,46 +409,37 @@ START_TEST(test_check_and_exit_status) {
 }
 END_TEST
 
-/* One case per test, so CK_RUN_CASE=test_name runs just that one. */
-static void add(Suite *s, const char *name, const TTest *test) {
-        TCase *tc = tcase_create(name);
-
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, test);
-        suite_add_tcase(s, tc);
+/* SIGUSR1 logs the statistics; neither SIGUSR1 nor SIGUSR2 stops the daemon. */
+START_TEST(test_sigusr) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGUSR1), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Statistics: {\"sent\":", WAIT_MS) == 0);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGUSR2), 0);
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(daemon_signal(&daemon_, 0), 0);
 }
-
-static Suite *daemon_suite(void) {
-        Suite *s = suite_create("daemon");
-
-        add(s, "test_startup", test_startup);
-        add(s, "test_input_edge", test_input_edge);
-        add(s, "test_input_bounce", test_input_bounce);
-        add(s, "test_output_commands", test_output_commands);
-        add(s, "test_output_pulse", test_output_pulse);
-        add(s, "test_output_pulse_restores", test_output_pulse_restores);
-        add(s, "test_bad_commands", test_bad_commands);
-        add(s, "test_response_topic", test_response_topic);
-        add(s, "test_last_will", test_last_will);
-        add(s, "test_broker_restarts", test_broker_restarts);
-        add(s, "test_sensor_value", test_sensor_value);
-        add(s, "test_sensor_failure", test_sensor_failure);
-        add(s, "test_sensor_on_change", test_sensor_on_change);
-        add(s, "test_reload_good", test_reload_good);
-        add(s, "test_reload_bad", test_reload_bad);
-        add(s, "test_reload_changed_line", test_reload_changed_line);
-        add(s, "test_sigterm", test_sigterm);
-        add(s, "test_check_and_exit_status", test_check_and_exit_status);
-        return s;
-}
+END_TEST
 
 int main(void) {
-        SRunner *sr = srunner_create(daemon_suite());
-        int failed;
+        Suite *s = suite_create("daemon");
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        add_case(s, "test_startup", test_startup);
+        add_case(s, "test_input_edge", test_input_edge);
+        add_case(s, "test_input_bounce", test_input_bounce);
+        add_case(s, "test_output_commands", test_output_commands);
+        add_case(s, "test_output_pulse", test_output_pulse);
+        add_case(s, "test_output_pulse_restores", test_output_pulse_restores);
+        add_case(s, "test_bad_commands", test_bad_commands);
+        add_case(s, "test_response_topic", test_response_topic);
+        add_case(s, "test_last_will", test_last_will);
+        add_case(s, "test_broker_restarts", test_broker_restarts);
+        add_case(s, "test_sensor_value", test_sensor_value);
+        add_case(s, "test_sensor_failure", test_sensor_failure);
+        add_case(s, "test_sensor_on_change", test_sensor_on_change);
+        add_case(s, "test_sigusr", test_sigusr);
+        add_case(s, "test_sigterm", test_sigterm);
+        add_case(s, "test_check_and_exit_status", test_check_and_exit_status);
+        return run_suite(s);
 }

@@ -277,6 +277,27 @@ START_TEST(test_birth_reannounce) {
 }
 END_TEST
 
+/* A flood of birth messages makes one re-announcement, not one each. */
+START_TEST(test_birth_flood_coalesced) {
+        struct test_message *m;
+        int n = 0;
+
+        start_daemon();
+        json_object_put(wait_config(CFG("switch", "relay")));
+        for (int i = 0; i < 200; i++)
+                ck_assert_int_eq(test_client_publish(ha, "homeassistant/status", "online", 0, false), 0);
+        json_object_put(wait_config(CFG("switch", "relay")));
+        /* Whatever else was announced by then came in that one announcement; a
+         * second one would follow within its delay (1 s) plus the log's own. */
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Home Assistant is online", WAIT_MS) == 0);
+        while (test_client_wait(ha, CFG("switch", "relay"), NULL, 3 * 1000 * UINT64_C(1000), &m) == 0) {
+                test_message_free(m);
+                n++;
+        }
+        ck_assert_msg(n <= 1, "%d more announcements after a flood of 200 birth messages", n);
+}
+END_TEST
+
 /* A reload without the lamp clears its config with an empty retained message. */
 START_TEST(test_reload_removes) {
         struct test_client *late;
@@ -325,6 +346,7 @@ static Suite *discovery_suite(void) {
         tcase_add_test(tc, test_announce);
         tcase_add_test(tc, test_retained);
         tcase_add_test(tc, test_birth_reannounce);
+        tcase_add_test(tc, test_birth_flood_coalesced);
         tcase_add_test(tc, test_reload_removes);
         suite_add_tcase(s, tc);
         return s;

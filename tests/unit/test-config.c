@@ -19,7 +19,6 @@
 
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct config *, config_free);
 
 static char tmpdir[64];
 static char main_path[128];
