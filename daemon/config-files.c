@@ -1,8 +1,10 @@
 /* Checks of the files a configuration names, beyond its syntax: what start-up would
- * otherwise only find when the MQTT client is created. Used by --check, at start-up
+ * otherwise only find when the MQTT client is created or a sensor is read. Used by --check, at start-up
  * and before a reload is applied, so a reload never meets a file it cannot use. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <string.h>
@@ -120,10 +122,33 @@ static int check_tls(const struct config *c, struct config_errors *errors) {
         return r;
 }
 
+/* A file a sensor reads must not be able to hang the loop: a FIFO or a device would
+ * block the read forever. */
+static int check_sensor_paths(const struct config *c, struct config_errors *errors) {
+        int r = 0;
+
+        for (size_t i = 0; i < c->n_sensors; i++) {
+                const struct config_sensor *s = &c->sensors[i];
+                struct hal_sensor_config hc = {
+                        .name = s->name, .driver = s->driver, .path = s->path, .device = s->device,
+                };
+                char err[PATH_MAX + 64];
+
+                if (hal_sensor_check_path(&hc, err, sizeof(err)) < 0) {
+                        (void) config_errors_add(errors, origin_file(&s->origin), s->origin.line,
+                                                 "[sensor %s]: %s", s->name, err);
+                        r = -EINVAL;
+                }
+        }
+        return r;
+}
+
 int config_check_files(const struct config *c, struct config_errors *errors) {
         int r = 0;
 
         if (check_tls(c, errors) < 0)
+                r = -EINVAL;
+        if (check_sensor_paths(c, errors) < 0)
                 r = -EINVAL;
         return r;
 }

@@ -161,7 +161,8 @@ int config_errors_add(struct config_errors *errors, const char *file, unsigned l
                       const char *format, ...);
 
 /** What start-up would reject beyond the file's syntax: that the TLS files can be
- * loaded (CA, certificate, key, and that the key matches the certificate). Every
+ * loaded (CA, certificate, key, and that the key matches the certificate), and that
+ * no sensor reads a path that exists but is not a regular file. Every
  * problem is added to *errors with the FILE:LINE of its key; returns -EINVAL if any
  * (config-files.c). */
 int config_check_files(const struct config *config, struct config_errors *errors);

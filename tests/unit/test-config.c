@@ -785,6 +785,32 @@ START_TEST(test_tls_files) {
 }
 END_TEST
 
+/* A sensor file that is a FIFO or a directory would hang or fail every read. */
+START_TEST(test_sensor_paths) {
+        _cleanup_(config_freep) struct config *c = NULL;
+        struct config_errors errors = {};
+        char conf[1024], cmd[256];
+
+        make_dir();
+        snprintf(cmd, sizeof(cmd), "cd '%s' && mkfifo fifo && echo 42 > value", tmpdir);
+        ck_assert_int_eq(system(cmd), 0);
+
+        /* A regular file, and one that does not exist yet: fine. */
+        snprintf(conf, sizeof(conf), "[sensor a]\ndriver = sysfs\npath = %s/value\n"
+                 "[sensor b]\ndriver = sysfs\npath = %s/later\n", tmpdir, tmpdir);
+        write_file("iotgwd.conf", conf);
+        c = load_ok();
+        ck_assert_int_eq(config_check_files(c, &errors), 0);
+        ck_assert_uint_eq(errors.n, 0);
+
+        snprintf(conf, sizeof(conf), "[sensor a]\ndriver = sysfs\npath = %s/fifo\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:1: [sensor a]: <TMP>/fifo is ");
+        snprintf(conf, sizeof(conf), "\n[sensor d]\ndriver = sysfs\npath = %s\n", tmpdir);
+        check_files_fail(conf, "iotgwd.conf:2: [sensor d]: <TMP> is ");
+        remove_dir();
+}
+END_TEST
+
 START_TEST(test_mqtt_reply_and_retained_keys) {
         _cleanup_(config_freep) struct config *c = NULL;
 
@@ -979,6 +1005,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_hostname_fallback_name);
         tcase_add_test(tc, test_mqtt_reply_and_retained_keys);
         tcase_add_test(tc, test_tls_files);
+        tcase_add_test(tc, test_sensor_paths);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("password");
