@@ -138,16 +138,24 @@ static void handle_set(struct manager *m, const struct entity_ref *e, const stru
 
 /* /get: the state topic gets the current state again; a response topic gets it too. */
 static void handle_get(struct manager *m, const struct entity_ref *e, const struct mqtt_message *msg) {
+        struct input *in;
+        struct output *out;
         struct sensor *s;
 
         switch (e->kind) {
         case ENTITY_INPUT:
-                (void) input_publish(e->entity, MQTT_MSG_REFRESH);
-                reply_state(m, msg, e->name, ((struct input *) e->entity)->value);
+                in = e->entity;
+                if (!in->hal)
+                        return reply_error(m, msg, "the input has no line yet; retrying");
+                (void) input_publish(in, MQTT_MSG_REFRESH);
+                reply_state(m, msg, e->name, in->value);
                 break;
         case ENTITY_OUTPUT:
-                (void) output_publish(e->entity, MQTT_MSG_REFRESH);
-                reply_state(m, msg, e->name, hal_output_value(((struct output *) e->entity)->hal));
+                out = e->entity;
+                if (!out->hal)
+                        return reply_error(m, msg, "the output has no line yet; retrying");
+                (void) output_publish(out, MQTT_MSG_REFRESH);
+                reply_state(m, msg, e->name, hal_output_value(out->hal));
                 break;
         case ENTITY_SENSOR:
                 s = e->entity;

@@ -1,4 +1,5 @@
-/* A GPIO input entity: its debounced changes become retained ON/OFF states. */
+/* A GPIO input entity: its debounced changes become retained ON/OFF states. An input
+ * whose line could not be requested at start-up waits for it, retrying. */
 #include "manager.h"
 #include "log.h"
 #include "topic.h"
@@ -15,6 +16,8 @@ static void input_changed(struct hal_input *h, bool value, uint64_t timestamp_us
 int input_publish(struct input *in, enum mqtt_msg_class cls) {
         const char *p = in->value ? "ON" : "OFF";
 
+        if (!in->hal)
+                return 0;       /* nothing known to report */
         return mqtt_link_publish(in->manager->link, in->state_topic, p, strlen(p),
                                  in->manager->config->qos, /* retain= */ true, cls);
 }
@@ -31,22 +34,41 @@ struct hal_input_config input_hal_config(const struct config_input *c) {
         };
 }
 
-static int input_start(struct input *in) {
+/* One request of the line; the first failure is logged as an error, the retries that
+ * fail again only at debug level. */
+static int input_request(struct input *in) {
         const struct config_input *c = in->config;
         struct hal_input_config hc = input_hal_config(c);
         int r;
 
         r = hal_input_request(in->manager->hal, &hc, input_changed, in, &in->hal);
         if (r < 0)
-                return log_entity_full(LOG_ERR, r, c->name, NULL,
+                return log_entity_full(in->retry.failures == 0 ? LOG_ERR : LOG_DEBUG, r, c->name, NULL,
                                        "input %s: cannot request line %s of chip %s (%s:%u): %m",
                                        c->name, c->line, c->chip, c->origin.file, c->origin.line);
         in->value = hal_input_value(in->hal);
         return 0;
 }
 
-/* Requests the line: the input is live (its edges published) from here on. */
-int input_new(struct manager *m, const struct config_input *c, const char *base, struct input **ret) {
+/* A retry that got the line: said once, and the state is known from now on. */
+static int input_retry_request(void *userdata) {
+        struct input *in = userdata;
+        int r;
+
+        r = input_request(in);
+        if (r < 0)
+                return r;
+        log_entity_full(LOG_NOTICE, 0, in->config->name, in->state_topic,
+                        "input %s: line %s of chip %s requested after %u failed attempts", in->config->name,
+                        in->config->line, in->config->chip, in->retry.failures);
+        (void) input_publish(in, MQTT_MSG_STATE);
+        return 0;
+}
+
+/* Requests the line: the input is live (its edges published) from here on. With
+ * `may_wait`, a line that cannot be requested now is retried later instead. */
+int input_new(struct manager *m, const struct config_input *c, const char *base, bool may_wait,
+              struct input **ret) {
         _cleanup_(input_freep) struct input *in = NULL;
         int r;
 
@@ -58,9 +80,18 @@ int input_new(struct manager *m, const struct config_input *c, const char *base,
         r = topic_build(&in->state_topic, base, c->name, "state", NULL);
         if (r < 0)
                 return log_oom();
-        r = input_start(in);
-        if (r < 0)
-                return r;
+        r = input_request(in);
+        if (r < 0) {
+                if (!may_wait || r == -ENOMEM)
+                        return r;
+                r = line_retry_start(&in->retry, m->event, r, "input", input_retry_request, in);
+                if (r < 0)
+                        return log_error_errno(r, "input %s: cannot schedule another request of its line: %m",
+                                               c->name);
+                log_entity_full(LOG_WARNING, 0, c->name, NULL,
+                                "input %s: serving the other entities, retrying the line (after 1 s, then doubling up to 1 min)",
+                                c->name);
+        }
         *ret = TAKE_PTR(in);
         return 0;
 }
@@ -69,6 +100,7 @@ struct input *input_free(struct input *in) {
         if (!in)
                 return NULL;
         in->hal = hal_input_free(in->hal);
+        line_retry_clear(&in->retry);
         free(in->state_topic);
         free(in);
         return NULL;

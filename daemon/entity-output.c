@@ -1,4 +1,6 @@
-/* A GPIO output entity: commands on BASE/<name>/set, timed pulses, its state echoed. */
+/* A GPIO output entity: commands on BASE/<name>/set, timed pulses, its state echoed. An
+ * output whose line could not be requested at start-up waits for it, retrying, and
+ * refuses commands meanwhile. */
 #include <stdio.h>
 
 #include "command.h"
@@ -10,8 +12,11 @@
 #define PULSE_ACCURACY_USEC 1000
 
 int output_publish(struct output *out, enum mqtt_msg_class cls) {
-        const char *p = hal_output_value(out->hal) ? "ON" : "OFF";
+        const char *p;
 
+        if (!out->hal)
+                return 0;       /* nothing driven, nothing to report */
+        p = hal_output_value(out->hal) ? "ON" : "OFF";
         return mqtt_link_publish(out->manager->link, out->state_topic, p, strlen(p),
                                  out->manager->config->qos, /* retain= */ true, cls);
 }
@@ -46,6 +51,11 @@ int output_command(struct output *out, const struct mqtt_message *msg, char *err
         r = command_parse(msg->payload, msg->len, out->config->max_pulse_usec, &cmd, err, errsize);
         if (r < 0)
                 return r;
+        if (!out->hal) {
+                snprintf(err, errsize, "output %s has no line yet (%s); retrying", out->config->name,
+                         strerror(-out->retry.error));
+                return -ENODEV;
+        }
 
         /* Any new command replaces a pulse still running; its end goes back to the
          * level from before that pulse. */
@@ -99,21 +109,40 @@ struct hal_output_config output_hal_config(const struct config_output *c) {
         };
 }
 
-static int output_start(struct output *out) {
+/* One request of the line, driving `initial` from the first moment; the first failure
+ * is logged as an error, retries that fail again only at debug level. */
+static int output_request(struct output *out) {
         const struct config_output *c = out->config;
         struct hal_output_config hc = output_hal_config(c);
         int r;
 
         r = hal_output_request(out->manager->hal, &hc, &out->hal);
         if (r < 0)
-                return log_entity_full(LOG_ERR, r, c->name, NULL,
+                return log_entity_full(out->retry.failures == 0 ? LOG_ERR : LOG_DEBUG, r, c->name, NULL,
                                        "output %s: cannot request line %s of chip %s (%s:%u): %m",
                                        c->name, c->line, c->chip, c->origin.file, c->origin.line);
         return 0;
 }
 
-/* Requests the line, driving `initial` from the first moment. */
-int output_new(struct manager *m, const struct config_output *c, const char *base, struct output **ret) {
+/* A retry that got the line: said once, and the state is known from now on. */
+static int output_retry_request(void *userdata) {
+        struct output *out = userdata;
+        int r;
+
+        r = output_request(out);
+        if (r < 0)
+                return r;
+        log_entity_full(LOG_NOTICE, 0, out->config->name, out->state_topic,
+                        "output %s: line %s of chip %s requested after %u failed attempts", out->config->name,
+                        out->config->line, out->config->chip, out->retry.failures);
+        (void) output_publish(out, MQTT_MSG_STATE);
+        return 0;
+}
+
+/* Requests the line, driving `initial` from the first moment. With `may_wait`, a line
+ * that cannot be requested now is retried later instead. */
+int output_new(struct manager *m, const struct config_output *c, const char *base, bool may_wait,
+               struct output **ret) {
         struct output *out;
         int r;
 
@@ -126,7 +155,16 @@ int output_new(struct manager *m, const struct config_output *c, const char *bas
         if (r < 0)
                 r = log_oom();
         else
-                r = output_start(out);
+                r = output_request(out);
+        if (r < 0 && may_wait && r != -ENOMEM) {
+                r = line_retry_start(&out->retry, m->event, r, "output", output_retry_request, out);
+                if (r < 0)
+                        log_error_errno(r, "output %s: cannot schedule another request of its line: %m", c->name);
+                else
+                        log_entity_full(LOG_WARNING, 0, c->name, NULL,
+                                        "output %s: serving the other entities, retrying the line (after 1 s, then doubling up to 1 min)",
+                                c->name);
+        }
         if (r < 0) {
                 output_free(out, /* shutdown= */ false);
                 return r;
@@ -139,6 +177,7 @@ struct output *output_free(struct output *out, bool shutdown) {
         if (!out)
                 return NULL;
         output_stop(out, shutdown);
+        line_retry_clear(&out->retry);
         free(out->state_topic);
         free(out);
         return NULL;

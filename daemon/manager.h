@@ -9,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "hal.h"
+#include "line-retry.h"
 #include "mqtt-link.h"
 #include "reading.h"
 
@@ -23,7 +24,8 @@ enum entity_kind {
 struct input {
         struct manager *manager;
         const struct config_input *config;   /* borrowed from manager->config */
-        struct hal_input *hal;
+        struct hal_input *hal;               /* NULL while waiting for the line */
+        struct line_retry retry;
         char *state_topic;
         bool value;
 };
@@ -31,7 +33,8 @@ struct input {
 struct output {
         struct manager *manager;
         const struct config_output *config;
-        struct hal_output *hal;
+        struct hal_output *hal;              /* NULL while waiting for the line */
+        struct line_retry retry;
         sd_event_source *pulse_timer;        /* armed while a pulse runs */
         bool pulse_restore;                  /* the level to go back to when it ends */
         char *state_topic;
@@ -126,13 +129,15 @@ void manager_update_status(struct manager *m);
 
 /* entity-*.c: each kind has _new() (which claims its hardware and, for sensors,
  * schedules the first reading) and _free() (NULL-safe, releases it). */
-int input_new(struct manager *m, const struct config_input *c, const char *base, struct input **ret);
+int input_new(struct manager *m, const struct config_input *c, const char *base, bool may_wait,
+              struct input **ret);
 struct input *input_free(struct input *in);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct input *, input_free);
 struct hal_input_config input_hal_config(const struct config_input *c);
 int input_publish(struct input *in, enum mqtt_msg_class cls);
 
-int output_new(struct manager *m, const struct config_output *c, const char *base, struct output **ret);
+int output_new(struct manager *m, const struct config_output *c, const char *base, bool may_wait,
+               struct output **ret);
 /** `shutdown`: the daemon stops (the state it goes to is published). */
 struct output *output_free(struct output *out, bool shutdown);
 struct hal_output_config output_hal_config(const struct config_output *c);

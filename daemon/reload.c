@@ -23,6 +23,9 @@ struct transition {
         struct gateway_topics topics;
         struct mqtt_link *link;              /* new, or NULL: the running one stays */
         size_t n_inputs, n_outputs, n_sensors;   /* of config, also once it is handed on */
+        /* At start-up a line that cannot be requested is retried later; a reload that
+         * cannot request one changes nothing. */
+        bool may_wait;
 
         /* Indexed like config->inputs etc.: an old entity handed over, or a new one. */
         struct input **inputs;
@@ -222,7 +225,7 @@ static int prepare_inputs(struct transition *t) {
                         }
 
                 if (!old) {
-                        r = input_new(m, ci, t->topics.base, &t->inputs[i]);
+                        r = input_new(m, ci, t->topics.base, t->may_wait, &t->inputs[i]);
                         if (r < 0)
                                 return r;
                         continue;
@@ -231,7 +234,8 @@ static int prepare_inputs(struct transition *t) {
                 t->inputs[i] = old;
                 if (topic_build(&t->input_topics[i], t->topics.base, ci->name, "state", NULL) < 0)
                         return log_oom();
-                if (!input_settings_same(old->config, ci)) {
+                /* One still waiting for its line requests it with the new settings. */
+                if (old->hal && !input_settings_same(old->config, ci)) {
                         struct hal_input_config hc = input_hal_config(ci);
 
                         r = hal_input_reconfigure(old->hal, &hc);
@@ -262,7 +266,7 @@ static int prepare_outputs(struct transition *t) {
                         }
 
                 if (!old) {
-                        r = output_new(m, co, t->topics.base, &t->outputs[i]);
+                        r = output_new(m, co, t->topics.base, t->may_wait, &t->outputs[i]);
                         if (r < 0)
                                 return r;
                         continue;
@@ -272,7 +276,7 @@ static int prepare_outputs(struct transition *t) {
                 if (topic_build(&t->output_topics[i], t->topics.base, co->name, "state", NULL) < 0)
                         return log_oom();
                 /* The output keeps its state: `initial` is for a line requested fresh. */
-                if (old->config->active_low != co->active_low) {
+                if (old->hal && old->config->active_low != co->active_low) {
                         struct hal_output_config hc = output_hal_config(co);
 
                         r = hal_output_reconfigure(old->hal, &hc, hal_output_value(old->hal));
@@ -423,7 +427,8 @@ static void transition_commit(struct transition *t) {
                 in->config = &c->inputs[i];
                 if (t->input_topics[i])
                         swap_ptr(&in->state_topic, &t->input_topics[i]);
-                in->value = hal_input_value(in->hal);
+                if (in->hal)
+                        in->value = hal_input_value(in->hal);
         }
         for (size_t i = 0; i < c->n_outputs; i++) {
                 t->outputs[i]->config = &c->outputs[i];
@@ -466,7 +471,7 @@ static void transition_commit(struct transition *t) {
 }
 
 int manager_apply_config(struct manager *m, struct config *fresh) {
-        struct transition t = { .m = m, .config = fresh };
+        struct transition t = { .m = m, .config = fresh, .may_wait = !m->config };
         bool new_link;
         int r;
 

@@ -398,14 +398,32 @@ START_TEST(test_check_and_exit_status) {
         ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status 0x%x", status);
 
-        /* A valid file whose hardware is missing is a runtime error (1, restarted by
-         * systemd), not a configuration error. */
+        /* A valid file whose hardware is missing is no reason to stop: the daemon
+         * starts, says what is missing once, and keeps trying (here there is no GPIO
+         * chip at all). */
         ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nname = t1\nhal = gpiod\n"
                                            "[mqtt]\nhost = 127.0.0.1\nport = @PORT@\n"
-                                           "[input x]\nchip = no-such-chip-label\nline = 1\n"), 0);
-        ck_assert_int_eq(daemon_spawn(&daemon_, NULL), 0);
+                                           "[input x]\nchip = no-such-chip-label\nline = 1\n"
+                                           "[output y]\nchip = no-such-chip-label\nline = 2\n"), 0);
+        start_daemon();
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "input x: serving the other entities, retrying the line", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "output y: serving the other entities, retrying the line", WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
+        /* Nothing is claimed about a line it does not have; commands are refused. */
+        ck_assert_int_eq(publish("iotgw/t1/y/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/error", NULL));
+        ck_assert_int_eq(test_client_take(client, "iotgw/t1/x/state", NULL, NULL), -EAGAIN);
+        ck_assert_int_eq(test_client_take(client, "iotgw/t1/y/state", NULL, NULL), -EAGAIN);
+        /* A reload hands the waiting entities over, still waiting, with new settings. */
+        ck_assert_int_eq(daemon_write_dropin(&daemon_, "10-low.conf", "[output y]\nactive_low = yes\n"
+                                             "[input x]\nbias = pull-up\n"), 0);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Configuration reloaded: 1 inputs, 1 outputs, 0 sensors", WAIT_MS) == 0);
+        ck_assert_int_eq(publish("iotgw/t1/y/get", ""), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/error", NULL));
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGTERM), 0);
         ck_assert_int_eq(daemon_wait_exit(&daemon_, WAIT_MS, &status), 0);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
 }
 END_TEST
 
