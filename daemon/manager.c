@@ -259,7 +259,7 @@ void manager_publish_stats(struct manager *m) {
                 .reconnects = st.reconnects, .read_errors = m->read_errors,
                 .commands = m->commands, .command_errors = m->command_errors,
                 .uptime_sec = (now_monotonic() - m->start_usec) / USEC_PER_SEC,
-                .connected = st.connected,
+                .connected = st.connected, .rejected = st.rejected,
         };
         len = format_stats_json(&gs, m->buf, sizeof(m->buf));
         if (len < 0)

@@ -408,6 +408,14 @@ void msg_queue_mark_in_flight(struct msg_queue *q, const struct msg_queue_entry 
         q->first_unsent = s->next;
 }
 
+const struct msg_queue_entry *msg_queue_find_in_flight(const struct msg_queue *q, int mid)
+{
+        for (uint32_t i = q->head; i != NIL && q->slots[i].in_flight; i = q->slots[i].next)
+                if (q->slots[i].mid == mid)
+                        return &q->slots[i].e;
+        return NULL;
+}
+
 int msg_queue_ack(struct msg_queue *q, int mid)
 {
         for (uint32_t i = q->head; i != NIL && q->slots[i].in_flight; i = q->slots[i].next)

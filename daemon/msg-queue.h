@@ -63,6 +63,8 @@ int msg_queue_push_correlated(struct msg_queue *q, enum mqtt_msg_class cls, int 
 const struct msg_queue_entry *msg_queue_peek_unsent(const struct msg_queue *q);
 /** Marks the entry returned by the last peek as handed to the broker with packet id `mid`. */
 void msg_queue_mark_in_flight(struct msg_queue *q, const struct msg_queue_entry *e, int mid);
+/** The in-flight message with packet id `mid`, or NULL. */
+const struct msg_queue_entry *msg_queue_find_in_flight(const struct msg_queue *q, int mid);
 /** Removes the in-flight message with packet id `mid`: 0, or -ENOENT. */
 int msg_queue_ack(struct msg_queue *q, int mid);
 /** After a disconnect: every in-flight message becomes unsent again, in its old order. */
