@@ -114,7 +114,7 @@ struct mqtt_link {
         bool shutting_down;
         void (*done)(struct mqtt_link *link, void *userdata);
 
-        uint64_t write_blocked_since;   /* output pending and no write progress since; 0: none */
+        uint64_t stalled_since;         /* output outstanding and no progress since; 0: none */
         bool discard_logged;            /* the messages lost at shutdown were counted in the log */
 
         struct log_ratelimit publish_rl;
@@ -350,6 +350,9 @@ static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reas
                 return;
         }
 
+        /* An acknowledgement (or a QoS 0 message written) is progress. */
+        link->stalled_since = 0;
+
         /* MQTT 5: the broker refused it (not authorised, quota, ...). Retrying would get
          * the same answer; 0x10 "no matching subscribers" is a success. */
         if (reason_code >= 0x80) {
@@ -408,10 +411,12 @@ static void link_update_events(struct mqtt_link *link)
         if (!link->io || !link->mosq)
                 return;
         want_write = mosquitto_want_write(link->mosq);
-        if (!want_write)
-                link->write_blocked_since = 0;
-        else if (link->write_blocked_since == 0)
-                link->write_blocked_since = MAX(link_now(link), (uint64_t) 1);
+        /* Outstanding: bytes libmosquitto could not write yet, or messages handed over
+         * and not acknowledged (or, for QoS 0, not written). */
+        if (!want_write && msg_queue_in_flight(link->queue) == 0)
+                link->stalled_since = 0;
+        else if (link->stalled_since == 0)
+                link->stalled_since = MAX(link_now(link), (uint64_t) 1);
         r = sd_event_source_set_io_events(link->io, EPOLLIN | (want_write ? EPOLLOUT : 0));
         if (r < 0)
                 log_warning_errno(r, "mqtt: cannot update socket events: %m, ignoring");
@@ -436,7 +441,7 @@ static void link_drop_client(struct mqtt_link *link)
         n = msg_queue_drop_class(link->queue, MQTT_MSG_VOLATILE);
         if (n > 0)
                 log_debug("mqtt: %zu unsent control messages discarded with the connection", n);
-        link->write_blocked_since = 0;
+        link->stalled_since = 0;
         link->lost = false;
         link->refused = false;
 }
@@ -525,7 +530,7 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         }
         if (!link->lost && (revents & EPOLLOUT)) {
                 /* The socket takes data again: that is progress. */
-                link->write_blocked_since = 0;
+                link->stalled_since = 0;
                 r = mosquitto_loop_write(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
@@ -549,14 +554,15 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
                 log_debug("mqtt: no CONNACK from %s in time", link->peer);
                 link->lost = true;
                 link->lost_reason = MOSQ_ERR_KEEPALIVE;
-        } else if (link->state == LINK_CONNECTED && link->write_blocked_since > 0 &&
-                   usec - MIN(usec, link->write_blocked_since) >=
+        } else if (link->state == LINK_CONNECTED && link->stalled_since > 0 &&
+                   usec - MIN(usec, link->stalled_since) >=
                    (uint64_t) link->keepalive_active * USEC_PER_SEC) {
                 /* A stalled path (a cellular link, a broker that stopped reading) may keep
-                 * the TCP connection and even deliver to us; nothing we send arrives. */
-                log_warning("mqtt: %s accepted no data for %llu s (longer than the keep-alive), "
+                 * the TCP connection, and even keep delivering to us; nothing we send
+                 * arrives: the socket takes nothing, or nothing is acknowledged. */
+                log_warning("mqtt: no progress sending to %s for %llu s (longer than the keep-alive), "
                             "treating the connection as lost",
-                            link->peer, (unsigned long long) ((usec - link->write_blocked_since) / USEC_PER_SEC));
+                            link->peer, (unsigned long long) ((usec - link->stalled_since) / USEC_PER_SEC));
                 link->lost = true;
                 link->lost_reason = MOSQ_ERR_KEEPALIVE;
         } else {
