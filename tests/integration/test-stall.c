@@ -3,9 +3,11 @@
  * and a broker that refuses messages (an ACL, MQTT 5 reason code 135). */
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -243,6 +245,33 @@ START_TEST(test_rejected_by_broker) {
 }
 END_TEST
 
+/* SIGTERM while the broker is away: what is still queued is lost, and the log says how
+ * much. */
+START_TEST(test_stop_while_unreachable) {
+        static const char *const topics[] = { "iotgw/t1/door/state", NULL };
+        int status;
+
+        ck_assert_int_eq(test_broker_start(NULL, &broker), 0);
+        ck_assert_int_eq(daemon_init(&daemon_, test_broker_port(broker)), 0);
+        ck_assert_int_eq(daemon_write_conf(&daemon_, BOARD), 0);
+        start_observer(topics);
+        daemon_assert(&daemon_, daemon_start(&daemon_, WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+
+        ck_assert_int_eq(test_broker_kill(broker), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "mqtt: disconnected from", WAIT_MS) == 0);
+        /* A state change to keep for the broker that does not come back. */
+        sim("set gpiochip0 GPIO17 1", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "door: ON", WAIT_MS) == 0);
+
+        daemon_assert(&daemon_, daemon_signal(&daemon_, SIGTERM) == 0);
+        daemon_assert(&daemon_, daemon_wait_exit(&daemon_, WAIT_MS, &status) == 0);
+        daemon_assert(&daemon_, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "is unreachable: discarding "));
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, " queued messages ("));
+}
+END_TEST
+
 static Suite *stall_suite(void) {
         Suite *s = suite_create("stall");
         TCase *tc = tcase_create("link");
@@ -251,6 +280,7 @@ static Suite *stall_suite(void) {
         tcase_set_timeout(tc, 90);
         tcase_add_loop_test(tc, test_stalled_link_stays_bounded, 0, 2);
         tcase_add_test(tc, test_rejected_by_broker);
+        tcase_add_test(tc, test_stop_while_unreachable);
         suite_add_tcase(s, tc);
         return s;
 }
