@@ -21,6 +21,19 @@
 #define OVERHEAD_KIB 4096
 #define FLOOD_MS 12000
 
+/* Under ASan freed memory stays in quarantine and shadow memory is mapped as it is
+ * touched: the daemon's RSS then says nothing about what it keeps. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_CHECKED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_CHECKED 0
+#endif
+#endif
+#ifndef RSS_CHECKED
+#define RSS_CHECKED 1
+#endif
+
 #define BOARD_WITH(qos)                 \
         "[gateway]\n" \
         "name = t1\n" \
@@ -149,7 +162,9 @@ START_TEST(test_stalled_link_stays_bounded) {
         limit = base + QUEUE_KIB + OVERHEAD_KIB;
         fprintf(stderr, "stalled link, QoS %d: %u flood rounds, RSS %ld KiB before, peak %ld KiB, limit %ld KiB\n",
                 _i == 0 ? 0 : 1, rounds, base, peak, limit);
-        if (peak > limit) {
+        if (!RSS_CHECKED)
+                fprintf(stderr, "stalled link: RSS not checked under AddressSanitizer\n");
+        else if (peak > limit) {
                 daemon_dump_log(&daemon_);
                 ck_abort_msg("RSS grew from %ld to %ld KiB while stalled (limit %ld KiB)", base, peak, limit);
         }
@@ -184,6 +199,16 @@ static long long stats_value(const char *key) {
         return v;
 }
 
+/* Asks for BASE/stats until `key` has the value `want` (a retained or earlier one may
+ * still be on its way); returns the last value seen. */
+static long long wait_stats(const char *key, long long want) {
+        long long deadline = now_ms() + WAIT_MS, v;
+
+        while ((v = stats_value(key)) != want && now_ms() < deadline)
+                ;
+        return v;
+}
+
 static unsigned log_count(const char *needle) {
         char line[2048];
         unsigned n = 0;
@@ -203,7 +228,6 @@ static unsigned log_count(const char *needle) {
 START_TEST(test_rejected_by_broker) {
         static const char *const topics[] = { "iotgw/t1/stats", "iotgw/t1/relay/state", NULL };
         char conf[128];
-        long long rejected, deadline;
         FILE *f;
         int fd;
 
@@ -226,17 +250,15 @@ START_TEST(test_rejected_by_broker) {
         /* The relay's state at start-up is refused. */
         daemon_assert(&daemon_, daemon_start(&daemon_, WAIT_MS) == 0);
         daemon_assert(&daemon_, daemon_wait_log(&daemon_, "refused a message on iotgw/t1/relay/state", WAIT_MS) == 0);
-        daemon_assert(&daemon_, stats_value("rejected") == 1);
+        daemon_assert(&daemon_, wait_stats("rejected", 1) == 1);
 
         /* A second state on the same topic: counted, not logged again. */
         ck_assert_int_eq(test_client_publish(flooder, "iotgw/t1/relay/set", "ON", 1, false), 0);
-        deadline = now_ms() + WAIT_MS;
-        while ((rejected = stats_value("rejected")) == 1 && now_ms() < deadline)
-                ;
-        daemon_assert(&daemon_, rejected == 2);
+        daemon_assert(&daemon_, wait_stats("rejected", 2) == 2);
 
-        /* Nothing is retried: nothing waits, and the count stays. */
-        daemon_assert(&daemon_, stats_value("queued") == 0);
+        /* Nothing is retried: nothing waits, and the count stays (stats arrive in
+         * order, so from here on none is older than the one that said 2). */
+        daemon_assert(&daemon_, wait_stats("queued", 0) == 0);
         sim("set gpiochip0 GPIO17 1", "ok");
         daemon_assert(&daemon_, stats_value("rejected") == 2);
         daemon_assert(&daemon_, log_count("refused a message on iotgw/t1/relay/state") == 1);
