@@ -49,7 +49,7 @@ int manager_format_stats(struct manager *m, char *buf, size_t size) {
                 .reconnects = st.reconnects, .read_errors = m->read_errors,
                 .commands = m->commands, .command_errors = m->command_errors,
                 .uptime_sec = (now_monotonic() - m->start_usec) / USEC_PER_SEC,
-                .connected = st.connected,
+                .connected = st.connected, .rejected = st.rejected,
         };
         len = format_stats_json(&gs, buf, size);
         return len;

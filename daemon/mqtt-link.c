@@ -4,11 +4,15 @@
  * it has output pending), mosquitto_loop_misc() runs from a timer for keep-alive, and
  * the host name is resolved with c-ares before connecting to a numeric address.
  *
- * Our msg-queue is the only record of what still has to reach the broker. A message is
- * handed to libmosquitto only while connected, and each attempt gets a fresh client, so
- * nothing libmosquitto kept from an old connection is ever sent twice behind our back;
- * whatever was in flight is resent in order after the next CONNACK (QoS 1 may then be
- * duplicated, never lost).
+ * Our msg-queue is the only record of what still has to reach the broker, and every
+ * message goes through it (replies and discovery too), so its limits and drop policy
+ * bound what a flood of commands can cost. A message is handed to libmosquitto only
+ * while connected, under the in-flight cap, and only while libmosquitto has no unwritten
+ * output: its own queue never grows when the socket does not drain. A socket that takes
+ * nothing for a whole keep-alive period is treated as a lost connection. Each attempt
+ * gets a fresh client, so nothing libmosquitto kept from an old connection is ever sent
+ * twice behind our back; whatever was in flight is resent in order after the next
+ * CONNACK (QoS 1 may then be duplicated, never lost).
  *
  * libmosquitto must not be destroyed from inside its own callbacks, so a lost
  * connection is only noted there and handled once the loop call has returned. */
@@ -37,6 +41,8 @@
 /* Our cap on unacknowledged messages; the broker's receive-maximum may lower it. */
 #define IN_FLIGHT_MAX 20
 #define DEFAULT_KEEPALIVE 60
+/* Topics whose refusal by the broker was already logged (a small ring of hashes). */
+#define REJECTED_TOPICS_MAX 32
 
 enum link_state {
         LINK_IDLE,              /* not started */
@@ -108,7 +114,13 @@ struct mqtt_link {
         bool shutting_down;
         void (*done)(struct mqtt_link *link, void *userdata);
 
+        uint64_t stalled_since;         /* output outstanding and no progress since; 0: none */
+        bool discard_logged;            /* the messages lost at shutdown were counted in the log */
+
         struct log_ratelimit publish_rl;
+        struct log_ratelimit rejected_rl;
+        uint32_t rejected_topics[REJECTED_TOPICS_MAX];
+        size_t n_rejected_topics;
         struct mqtt_link_stats stats;
 };
 
@@ -301,6 +313,33 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const 
         }
 }
 
+static uint32_t topic_hash(const char *topic)
+{
+        uint32_t h = 2166136261u;
+
+        for (const unsigned char *p = (const unsigned char *) topic; *p; p++)
+                h = (h ^ *p) * 16777619u;
+        return h;
+}
+
+/* Once per topic (as far as a small ring remembers), and rate-limited on top. */
+static void link_log_rejected(struct mqtt_link *link, const char *topic, int reason_code)
+{
+        uint32_t h = topic_hash(topic);
+        unsigned suppressed = 0;
+
+        for (size_t i = 0; i < MIN(link->n_rejected_topics, (size_t) REJECTED_TOPICS_MAX); i++)
+                if (link->rejected_topics[i] == h)
+                        return;
+        link->rejected_topics[link->n_rejected_topics++ % REJECTED_TOPICS_MAX] = h;
+
+        if (log_ratelimit_test(&link->rejected_rl, link_now(link), &suppressed))
+                log_entity_full(LOG_WARNING, 0, NULL, topic,
+                                "mqtt: broker %s refused a message on %.128s: %s (reason %d), not retrying "
+                                "(%u more suppressed)", link->peer, topic,
+                                mosquitto_reason_string(reason_code), reason_code, suppressed);
+}
+
 static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason_code,
                        const mosquitto_property *props)
 {
@@ -311,10 +350,23 @@ static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reas
                 return;
         }
 
-        /* A VOLATILE message is not in the queue; nothing to do for it. */
-        if (msg_queue_ack(link->queue, mid) < 0)
+        /* An acknowledgement (or a QoS 0 message written) is progress. */
+        link->stalled_since = 0;
+
+        /* MQTT 5: the broker refused it (not authorised, quota, ...). Retrying would get
+         * the same answer; 0x10 "no matching subscribers" is a success. */
+        if (reason_code >= 0x80) {
+                const struct msg_queue_entry *e = msg_queue_find_in_flight(link->queue, mid);
+
+                if (!e)
+                        return;
+                link_log_rejected(link, e->topic, reason_code);
+                (void) msg_queue_ack(link->queue, mid);
+                link->stats.rejected++;
+        } else if (msg_queue_ack(link->queue, mid) < 0)
                 return;
-        link->stats.sent++;
+        else
+                link->stats.sent++;
         link_pump(link);
         link_check_shutdown(link);
 }
@@ -354,11 +406,19 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 
 static void link_update_events(struct mqtt_link *link)
 {
+        bool want_write;
         int r;
 
         if (!link->io || !link->mosq)
                 return;
-        r = sd_event_source_set_io_events(link->io, EPOLLIN | (mosquitto_want_write(link->mosq) ? EPOLLOUT : 0));
+        want_write = mosquitto_want_write(link->mosq);
+        /* Outstanding: bytes libmosquitto could not write yet, or messages handed over
+         * and not acknowledged (or, for QoS 0, not written). */
+        if (!want_write && msg_queue_in_flight(link->queue) == 0)
+                link->stalled_since = 0;
+        else if (link->stalled_since == 0)
+                link->stalled_since = MAX(link_now(link), (uint64_t) 1);
+        r = sd_event_source_set_io_events(link->io, EPOLLIN | (want_write ? EPOLLOUT : 0));
         if (r < 0)
                 log_warning_errno(r, "mqtt: cannot update socket events: %m, ignoring");
 }
@@ -367,6 +427,8 @@ static void link_update_events(struct mqtt_link *link)
  * become unsent again. Never called from inside a libmosquitto callback. */
 static void link_drop_client(struct mqtt_link *link)
 {
+        size_t n;
+
         /* The source goes before the fd is reused by anybody. */
         link->io = sd_event_source_disable_unref(link->io);
         (void) sd_event_source_set_enabled(link->misc_timer, SD_EVENT_OFF);
@@ -375,6 +437,12 @@ static void link_drop_client(struct mqtt_link *link)
                 link->mosq = NULL;
         }
         msg_queue_requeue(link->queue);
+        /* Replies, errors, stats and discovery are about this connection's moment; the
+         * next connect announces afresh. */
+        n = msg_queue_drop_class(link->queue, MQTT_MSG_VOLATILE);
+        if (n > 0)
+                log_debug("mqtt: %zu unsent control messages discarded with the connection", n);
+        link->stalled_since = 0;
         link->lost = false;
         link->refused = false;
 }
@@ -439,6 +507,9 @@ static void link_after_loop(struct mqtt_link *link)
 {
         if (link->in_loop)
                 return;         /* the loop handler finishes the job */
+        /* Output written: the next messages may go. */
+        if (!link->lost)
+                link_pump(link);
         if (link->lost)
                 link_handle_lost(link);
         else
@@ -459,6 +530,8 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
                 }
         }
         if (!link->lost && (revents & EPOLLOUT)) {
+                /* The socket takes data again: that is progress. */
+                link->stalled_since = 0;
                 r = mosquitto_loop_write(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
@@ -480,6 +553,17 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
 
         if (link->state == LINK_CONNECTING && usec >= link->connect_deadline) {
                 log_debug("mqtt: no CONNACK from %s in time", link->peer);
+                link->lost = true;
+                link->lost_reason = MOSQ_ERR_KEEPALIVE;
+        } else if (link->state == LINK_CONNECTED && link->stalled_since > 0 &&
+                   usec - MIN(usec, link->stalled_since) >=
+                   (uint64_t) link->keepalive_active * USEC_PER_SEC) {
+                /* A stalled path (a cellular link, a broker that stopped reading) may keep
+                 * the TCP connection, and even keep delivering to us; nothing we send
+                 * arrives: the socket takes nothing, or nothing is acknowledged. */
+                log_warning("mqtt: no progress sending to %s for %llu s (longer than the keep-alive), "
+                            "treating the connection as lost",
+                            link->peer, (unsigned long long) ((usec - link->stalled_since) / USEC_PER_SEC));
                 link->lost = true;
                 link->lost_reason = MOSQ_ERR_KEEPALIVE;
         } else {
@@ -697,9 +781,27 @@ static void link_pump(struct mqtt_link *link)
                 return;
         link->pumping = true;
 
+        /* One packet at a time while libmosquitto cannot write: what is not handed over
+         * stays in our queue, where it is bounded, coalesced and dropped by class. */
         while (msg_queue_in_flight(link->queue) < link->in_flight_max &&
+               !mosquitto_want_write(link->mosq) &&
                (e = msg_queue_peek_unsent(link->queue))) {
+                mosquitto_property *props = NULL;
                 int r, mid = 0;
+
+                if (e->correlation_len > 0) {
+                        r = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+                                                          e->correlation_data,
+                                                          (uint16_t) e->correlation_len);
+                        if (r != MOSQ_ERR_SUCCESS) {
+                                log_warning_errno(mosq_errno(r), "mqtt: cannot reply on %s: %m, dropping",
+                                                  e->topic);
+                                msg_queue_mark_in_flight(link->queue, e, -1);
+                                (void) msg_queue_ack(link->queue, -1);
+                                link->stats.dropped++;
+                                continue;
+                        }
+                }
 
                 link->in_publish = true;
                 link->publishing_acked = false;
@@ -708,7 +810,8 @@ static void link_pump(struct mqtt_link *link)
                  * writes, so on_publish() can recognise a QoS 0 message written
                  * from within this call. */
                 r = mosquitto_publish_v5(link->mosq, &link->publishing_mid, e->topic, (int) e->len,
-                                         e->payload, e->qos, e->retain, NULL);
+                                         e->payload, e->qos, e->retain, props);
+                mosquitto_property_free_all(&props);
                 link->in_publish = false;
                 mid = link->publishing_mid;
 
@@ -760,12 +863,25 @@ static void link_check_shutdown(struct mqtt_link *link)
         /* Otherwise on_disconnect() follows once the DISCONNECT is written. */
 }
 
+/* Nothing keeps the queue across a restart yet: say what is lost, once. */
+static void link_log_discarded(struct mqtt_link *link, const char *why)
+{
+        size_t n = msg_queue_count(link->queue);
+
+        if (link->discard_logged || n == 0)
+                return;
+        link->discard_logged = true;
+        log_warning("mqtt: %s: discarding %zu queued messages (%zu bytes)", why, n,
+                    msg_queue_bytes(link->queue));
+}
+
 static int link_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct mqtt_link *link = userdata;
 
         log_warning("mqtt: %zu messages not acknowledged by %s at shutdown",
                     msg_queue_count(link->queue), link->peer);
+        link_log_discarded(link, "shutting down");
         if (link->mosq && link->was_connected)
                 (void) mosquitto_disconnect_v5(link->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
         link_finish_shutdown(link);
@@ -802,6 +918,10 @@ int mqtt_link_shutdown(struct mqtt_link *link, const char *final_payload, uint64
 
         if (link->state != LINK_CONNECTED) {
                 /* Nobody to say goodbye to; the will tells the broker's subscribers. */
+                char why[sizeof(link->peer) + 64];
+
+                snprintf(why, sizeof(why), "shutting down while broker %s is unreachable", link->peer);
+                link_log_discarded(link, why);
                 link_finish_shutdown(link);
                 return 0;
         }
@@ -872,6 +992,7 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
          * connection undetected. */
         link->keepalive = options->keepalive == 0 ? DEFAULT_KEEPALIVE : MAX(options->keepalive, 5u);
         link->publish_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+        link->rejected_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
 
         if ((r = strdup_opt(options->host, &link->host)) < 0 ||
             (r = strdup_opt(options->client_id, &link->client_id)) < 0 ||
@@ -979,78 +1100,62 @@ subscribe_now:
         return mosq_errno(r);
 }
 
-static int link_publish_volatile(struct mqtt_link *link, const char *topic, const void *payload,
-                                 size_t len, int qos, bool retain, const mosquitto_property *props)
+static int link_queue(struct mqtt_link *link, enum mqtt_msg_class cls, const char *topic,
+                      const void *payload, size_t len, int qos, bool retain,
+                      const void *correlation, size_t correlation_len)
 {
         int r;
 
-        if (link->state != LINK_CONNECTED || link->shutting_down)
+        if (cls == MQTT_MSG_VOLATILE && (link->state != LINK_CONNECTED || link->shutting_down))
                 return -ENOTCONN;
+        if (len > MQTT_MAX_PAYLOAD) {
+                link->stats.dropped++;
+                return -EMSGSIZE;
+        }
 
-        r = mosquitto_publish_v5(link->mosq, NULL, topic, (int) len, payload, qos, retain, props);
+        /* Counts what it drops or refuses itself. */
+        r = msg_queue_push_correlated(link->queue, cls, qos, retain, topic, payload, len,
+                                      correlation, correlation_len);
+        if (r < 0)
+                return r;
+
         link_after_loop(link);
-        if (r == MOSQ_ERR_SUCCESS)
-                link->stats.sent++;
-        return mosq_errno(r);
+        return 0;
 }
 
 int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *payload,
                       size_t len, int qos, bool retain, enum mqtt_msg_class cls)
 {
-        int r;
-
         if (!link || !topic || !topic[0] || (len > 0 && !payload) || qos < 0 || qos > 2)
                 return -EINVAL;
-        if (len > MQTT_MAX_PAYLOAD)
-                return -EMSGSIZE;
+        if (cls != MQTT_MSG_READING && cls != MQTT_MSG_STATE && cls != MQTT_MSG_VOLATILE &&
+            cls != MQTT_MSG_REFRESH)
+                return -EINVAL;
         /* Checked here so that a bad topic never sits in the queue. */
         if (mosquitto_validate_utf8(topic, (int) strlen(topic)) != MOSQ_ERR_SUCCESS ||
             mosquitto_pub_topic_check(topic) != MOSQ_ERR_SUCCESS)
                 return -EINVAL;
 
-        if (cls == MQTT_MSG_REFRESH)
-                cls = MQTT_MSG_STATE;
-        if (cls == MQTT_MSG_VOLATILE)
-                return link_publish_volatile(link, topic, payload, len, qos, retain, NULL);
-        if (cls != MQTT_MSG_READING && cls != MQTT_MSG_STATE)
-                return -EINVAL;
-
-        r = msg_queue_push(link->queue, cls, qos, retain, topic, payload, len);
-        if (r < 0)
-                return r;
-        link->stats.dropped += (uint64_t) r;
-
-        link_pump(link);
-        link_after_loop(link);
-        return 0;
+        return link_queue(link, cls, topic, payload, len, qos, retain, NULL, 0);
 }
 
 int mqtt_link_reply(struct mqtt_link *link, const struct mqtt_message *request,
                     const void *payload, size_t len)
 {
-        mosquitto_property *props = NULL;
-        int r;
-
-        if (!link || !request)
+        if (!link || !request || (len > 0 && !payload))
                 return -EINVAL;
         if (!link->protocol_v5)
                 return -EOPNOTSUPP;
-        if (!request->response_topic || mosquitto_pub_topic_check(request->response_topic) != MOSQ_ERR_SUCCESS)
+        if (!request->response_topic || !request->response_topic[0] ||
+            mosquitto_validate_utf8(request->response_topic, (int) strlen(request->response_topic)) != MOSQ_ERR_SUCCESS ||
+            mosquitto_pub_topic_check(request->response_topic) != MOSQ_ERR_SUCCESS)
                 return -EINVAL;
-        if (request->correlation_len > UINT16_MAX)
+        if (request->correlation_len > UINT16_MAX || (request->correlation_len > 0 && !request->correlation_data))
                 return -EINVAL;
 
-        if (request->correlation_data) {
-                r = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                                  request->correlation_data,
-                                                  (uint16_t) request->correlation_len);
-                if (r != MOSQ_ERR_SUCCESS)
-                        return mosq_errno(r);
-        }
-
-        r = link_publish_volatile(link, request->response_topic, payload, len, 0, false, props);
-        mosquitto_property_free_all(&props);
-        return r;
+        return link_queue(link, MQTT_MSG_VOLATILE, request->response_topic, payload, len, 0, false,
+                          request->correlation_data,
+                          request->correlation_data ? request->correlation_len : 0);
 }
 
 bool mqtt_link_connected(const struct mqtt_link *link)
@@ -1067,7 +1172,8 @@ void mqtt_link_get_stats(const struct mqtt_link *link, struct mqtt_link_stats *r
 {
         *ret = link->stats;
         ret->queued = msg_queue_count(link->queue);
-        ret->dropped = link->stats.dropped;
+        /* The queue counts its own drops and refusals; the link those it gave up on. */
+        ret->dropped = link->stats.dropped + msg_queue_dropped(link->queue);
         ret->connected = link->state == LINK_CONNECTED;
 }
 
@@ -1076,6 +1182,8 @@ struct mqtt_link *mqtt_link_free(struct mqtt_link *link)
         if (!link)
                 return NULL;
 
+        if (link->queue)
+                link_log_discarded(link, "link closed");
         link->io = sd_event_source_disable_unref(link->io);
         if (link->mosq)
                 mosquitto_destroy(link->mosq);

@@ -11,9 +11,16 @@
 
 struct mqtt_link;
 
-/* What a queued message is, for the drop policy when the queue is full: the oldest
- * READING goes first, STATE changes last. VOLATILE messages (discovery, stats,
- * replies) are only sent while connected and are never queued. */
+/* What a message is, for the drop policy of the link's bounded queue, which every
+ * message goes through. When the queue is full, VOLATILE messages are dropped first,
+ * then REFRESH, then READING, and STATE changes last; a new message never displaces one
+ * of a class dropped after its own (it is dropped itself instead, and counted).
+ *
+ * VOLATILE (control replies, errors, stats, discovery) are only accepted while connected
+ * (-ENOTCONN otherwise) and never kept for a later connection. REFRESH (a re-publication
+ * of an entity's current state, such as the answer to BASE/<entity>/get) is kept across
+ * a disconnect like READING. A new VOLATILE or REFRESH message replaces a still-unsent
+ * one of the same class on the same topic, so a flood keeps at most one per topic. */
 enum mqtt_msg_class {
         MQTT_MSG_READING,
         MQTT_MSG_STATE,
@@ -62,9 +69,11 @@ struct mqtt_link_callbacks {
 struct mqtt_link_stats {
         uint64_t sent;                 /* handed to the broker (and acknowledged for QoS>0) */
         uint64_t queued;               /* waiting now, including in flight */
-        uint64_t dropped;              /* dropped because the queue was full */
+        uint64_t dropped;              /* dropped or refused because the queue was full, too
+                                        * large, or VOLATILE and left unsent by a disconnect */
         uint64_t reconnects;           /* successful connects after the first */
         bool connected;
+        uint64_t rejected;             /* refused by the broker (MQTT 5 PUBACK reason >= 0x80) */
 };
 
 int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
@@ -74,11 +83,14 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
 int mqtt_link_start(struct mqtt_link *link);
 /** Remembers the subscription and renews it on every connect (subscribes now if connected). */
 int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos);
-/** Publishes now or queues; copies topic and payload. Returns 0, or -ENOTCONN for a
- * VOLATILE message while disconnected, -EMSGSIZE for one larger than the queue. */
+/** Queues a copy of topic and payload and sends it as soon as the link allows. Returns 0,
+ * or -ENOTCONN for a VOLATILE message while disconnected, -EMSGSIZE for one larger than
+ * the queue, -ENOBUFS when the queue has no room for its class (both counted as dropped). */
 int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *payload,
                       size_t len, int qos, bool retain, enum mqtt_msg_class cls);
-/** MQTT 5 reply to a request's response topic with its correlation data (VOLATILE). */
+/** MQTT 5 reply to a request's response topic with its correlation data (VOLATILE,
+ * queued like any other message; coalesced only with a reply carrying the same
+ * correlation data). */
 int mqtt_link_reply(struct mqtt_link *link, const struct mqtt_message *request,
                     const void *payload, size_t len);
 bool mqtt_link_connected(const struct mqtt_link *link);
@@ -86,7 +98,8 @@ bool mqtt_link_connected(const struct mqtt_link *link);
 const char *mqtt_link_peer(const struct mqtt_link *link);
 void mqtt_link_get_stats(const struct mqtt_link *link, struct mqtt_link_stats *ret);
 /** Publishes `payload` (retained, QoS 1) on the will topic, waits for queued QoS>0
- * messages up to `timeout_usec`, disconnects cleanly, then calls done(). */
+ * messages up to `timeout_usec`, disconnects cleanly, then calls done(). Messages that
+ * could not be sent are discarded, and their number logged. */
 int mqtt_link_shutdown(struct mqtt_link *link, const char *final_payload, uint64_t timeout_usec,
                        void (*done)(struct mqtt_link *link, void *userdata));
 struct mqtt_link *mqtt_link_free(struct mqtt_link *link);

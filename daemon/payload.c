@@ -297,6 +297,9 @@ int format_stats_json(const struct gateway_stats *s, char *buf, size_t size) {
         put_u64(&w, s->command_errors);
         put_str(&w, ",\"uptime\":");
         put_u64(&w, s->uptime_sec);
-        put_str(&w, s->connected ? ",\"connected\":true}" : ",\"connected\":false}");
+        put_str(&w, s->connected ? ",\"connected\":true" : ",\"connected\":false");
+        put_str(&w, ",\"rejected\":");
+        put_u64(&w, s->rejected);
+        put_str(&w, "}");
         return writer_finish(&w);
 }

@@ -47,9 +47,10 @@ int json_escape(const char *s, size_t len, char *buf, size_t size);
 /* Counters object for BASE/stats:
  * {"sent":N,"queued":N,"dropped":N,"reconnects":N,"read_errors":N,"uptime":S,"connected":true}
  *
- * The command counters are printed too, after read_errors:
+ * The command counters are printed too, after read_errors, and the messages the broker
+ * refused (MQTT 5 PUBACK reason >= 0x80) last:
  * {"sent":N,"queued":N,"dropped":N,"reconnects":N,"read_errors":N,"commands":N,
- *  "command_errors":N,"uptime":S,"connected":true|false} */
+ *  "command_errors":N,"uptime":S,"connected":true|false,"rejected":N} */
 struct gateway_stats { uint64_t sent, queued, dropped, reconnects, read_errors, commands,
-                       command_errors; uint64_t uptime_sec; bool connected; };
+                       command_errors; uint64_t uptime_sec; bool connected; uint64_t rejected; };
 int format_stats_json(const struct gateway_stats *s, char *buf, size_t size);

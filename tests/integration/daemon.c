@@ -259,12 +259,32 @@ bool daemon_log_contains(struct daemon_proc *d, const char *needle) {
         return found;
 }
 
+long daemon_rss_kib(const struct daemon_proc *d) {
+        char path[64], line[256];
+        long kib = -ENOENT;
+        FILE *f;
+
+        if (d->pid <= 0)
+                return -ESRCH;
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) d->pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
 int daemon_wait_log(struct daemon_proc *d, const char *needle, int timeout_ms) {
         long long deadline = now_ms() + timeout_ms;
 
         while (!daemon_log_contains(d, needle)) {
                 if (now_ms() > deadline)
                         return -ETIMEDOUT;
+                /* sd_notify() blocks once the datagram queue is full (watchdog pings). */
+                drain_notify(d);
                 usleep(20000);  /* the log is a plain file: nothing to wait on */
         }
         return 0;

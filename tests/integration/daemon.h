@@ -45,6 +45,8 @@ int daemon_wait_exit(struct daemon_proc *d, int timeout_ms, int *status);
 bool daemon_log_contains(struct daemon_proc *d, const char *needle);
 /** Waits (up to timeout_ms) for the log to contain `needle`. */
 int daemon_wait_log(struct daemon_proc *d, const char *needle, int timeout_ms);
+/** The daemon's resident set size in KiB (VmRSS in /proc/PID/status), or a negative errno. */
+long daemon_rss_kib(const struct daemon_proc *d);
 /** SIGTERM (SIGKILL after 10 s), reaps, prints the log on failure, removes DIR. */
 void daemon_stop(struct daemon_proc *d);
 /** Prints the daemon's log on stderr. */

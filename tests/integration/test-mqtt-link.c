@@ -447,6 +447,61 @@ START_TEST(test_queue_drops_readings_first)
 }
 END_TEST
 
+static bool all_sent(void *arg)
+{
+        struct mqtt_link_stats st;
+
+        mqtt_link_get_stats(ctx.link, &st);
+        return st.queued == 0;
+}
+
+/* Every refused message counts as dropped; a reading never displaces a state. */
+START_TEST(test_queue_refusals_counted)
+{
+        static const char *const expected[] = { "s0", "s1", "s2" };
+        static char big[64 * 1024 + 1];
+        struct mqtt_link_stats st;
+
+        link_create("127.0.0.1", false, 3);
+        for (int i = 0; i < 3; i++) {
+                char p[8];
+
+                snprintf(p, sizeof(p), "s%d", i);
+                ck_assert_int_eq(mqtt_link_publish(ctx.link, "lim/x", p, 2, 1, false, MQTT_MSG_STATE), 0);
+        }
+        /* Only states queued: the reading is the one to go. */
+        ck_assert_int_eq(mqtt_link_publish(ctx.link, "lim/x", "r0", 2, 1, false, MQTT_MSG_READING), -ENOBUFS);
+        ck_assert_int_eq(mqtt_link_publish(ctx.link, "lim/x", "f0", 2, 1, true, MQTT_MSG_REFRESH), -ENOBUFS);
+        /* Larger than the whole queue. */
+        memset(big, 'x', sizeof(big));
+        ck_assert_int_eq(mqtt_link_publish(ctx.link, "lim/big", big, sizeof(big), 1, false, MQTT_MSG_STATE),
+                         -EMSGSIZE);
+        /* Not connected: refused, but that is no drop. */
+        ck_assert_int_eq(mqtt_link_publish(ctx.link, "lim/v", "v", 1, 0, false, MQTT_MSG_VOLATILE), -ENOTCONN);
+        mqtt_link_get_stats(ctx.link, &st);
+        ck_assert_uint_eq(st.queued, 3);
+        ck_assert_uint_eq(st.dropped, 3);
+
+        client_connect();
+        ck_assert_int_eq(test_client_subscribe(ctx.client, "lim/#"), 0);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+        wait_connected(1);
+
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
+                struct wanted q = { .topic = "lim/x" };
+
+                ck_assert(run_until(client_has, &q, WAIT_USEC));
+                ck_assert_str_eq(q.msg->payload, expected[i]);
+                test_message_free(q.msg);
+        }
+        ck_assert(run_until(all_sent, NULL, WAIT_USEC));
+        mqtt_link_get_stats(ctx.link, &st);
+        ck_assert_uint_eq(st.sent, 3);
+        ck_assert_uint_eq(st.dropped, 3);
+        ck_assert_uint_eq(st.rejected, 0);
+}
+END_TEST
+
 /* An MQTT 5 request with response topic and correlation data, sent by a plain
  * libmosquitto client. */
 static void send_v5_request(const char *topic, const char *response_topic, const char *correlation)
@@ -695,6 +750,7 @@ static Suite *mqtt_link_suite(void)
         tcase_add_test(tc, test_reconnect_delivers_queue);
         tcase_add_test(tc, test_in_flight_survives_broker_crash);
         tcase_add_test(tc, test_queue_drops_readings_first);
+        tcase_add_test(tc, test_queue_refusals_counted);
         tcase_add_test(tc, test_keepalive_detects_dead_broker);
         tcase_add_test(tc, test_shutdown_publishes_final_status);
         tcase_add_test(tc, test_v5_request_reply);

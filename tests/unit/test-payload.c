@@ -320,10 +320,11 @@ START_TEST(test_stats) {
         struct gateway_stats s = {
                 .sent = 12, .queued = 0, .dropped = 3, .reconnects = 1, .read_errors = 7,
                 .commands = 5, .command_errors = 2, .uptime_sec = 86400, .connected = true,
+                .rejected = 4,
         };
         const char *expected =
                 "{\"sent\":12,\"queued\":0,\"dropped\":3,\"reconnects\":1,\"read_errors\":7,"
-                "\"commands\":5,\"command_errors\":2,\"uptime\":86400,\"connected\":true}";
+                "\"commands\":5,\"command_errors\":2,\"uptime\":86400,\"connected\":true,\"rejected\":4}";
 
         memset(buf, 'x', sizeof(buf));
         assert_output(format_stats_json(&s, buf, sizeof(buf)), expected);
@@ -336,7 +337,7 @@ START_TEST(test_stats) {
         assert_output(format_stats_json(&s, buf, sizeof(buf)),
                       "{\"sent\":18446744073709551615,\"queued\":10,\"dropped\":100,"
                       "\"reconnects\":9999999999,\"read_errors\":1,\"commands\":18446744073709551614,"
-                      "\"command_errors\":0,\"uptime\":59,\"connected\":false}");
+                      "\"command_errors\":0,\"uptime\":59,\"connected\":false,\"rejected\":0}");
 }
 END_TEST
 
