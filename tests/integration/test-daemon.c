@@ -2,6 +2,7 @@
  * broker going away, signals and exit statuses. */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -295,6 +296,60 @@ START_TEST(test_sensor_value) {
 }
 END_TEST
 
+/* A value the payload cannot carry is a read error, logged and counted, and the
+ * sensor recovers once its value is sane again. */
+START_TEST(test_sensor_value_out_of_range) {
+        struct test_message *m;
+
+        ck_assert_int_eq(daemon_write_conf(&daemon_, "[gateway]\nname = t1\nhal = sim\nsim_socket = @SIMSOCK@\n"
+                                           "stats_interval = 1h\ndiscovery = none\n"
+                                           "[mqtt]\nhost = 127.0.0.1\nport = @PORT@\n"
+                                           "[sensor big]\ndriver = sysfs\npath = /sys/class/hwmon/hwmon0/x\n"
+                                           "scale = 1e12\ninterval = 100ms\n"), 0);
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/big/state", NULL));
+        /* Far beyond what a reading may carry (1e15). */
+        sim("sensor big value 2000000000000000000", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor big (sysfs): formatting the reading failed", WAIT_MS) == 0);
+        drain("iotgw/t1/big/state");
+        ck_assert_int_eq(publish("iotgw/t1/stats/get", ""), 0);
+        /* The stats of the connect may come first: the answer is the one that counts
+         * the request. */
+        do {
+                m = wait_take(client, "iotgw/t1/stats", NULL);
+                daemon_assert(&daemon_, m);
+                if (strstr(m->payload, "\"commands\":1,"))
+                        break;
+                test_message_free(m);
+        } while (true);
+        ck_assert_msg(!strstr(m->payload, "\"read_errors\":0,"), "stats: %s", m->payload);
+        test_message_free(m);
+        /* Nothing stale is republished meanwhile: /get finds no reading to repeat. */
+        ck_assert_int_eq(test_client_take(client, "iotgw/t1/big/state", NULL, NULL), -EAGAIN);
+
+        sim("sensor big value 21000000000000", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor big: reading again after", WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/big/state", NULL));
+}
+END_TEST
+
+/* A command during a pulse ends the pulse and wins: nothing switches back later. */
+START_TEST(test_command_ends_pulse) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "{\"state\":\"ON\",\"pulse_ms\":400}"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "OFF"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        /* Past the end of the cancelled pulse, then one more round trip. */
+        ck_assert_int_eq(test_client_wait(client, "iotgw/t1/relay/state", "OFF", 800 * UINT64_C(1000), NULL),
+                         -ETIMEDOUT);
+        sim("get gpiochip0 GPIO27", "1");
+}
+END_TEST
+
 /* A failing sensor keeps the daemon alive, is counted and logged, and recovers. */
 START_TEST(test_sensor_failure) {
         struct test_message *m;
@@ -455,6 +510,8 @@ int main(void) {
         add_case(s, "test_broker_restarts", test_broker_restarts);
         add_case(s, "test_sensor_value", test_sensor_value);
         add_case(s, "test_sensor_failure", test_sensor_failure);
+        add_case(s, "test_sensor_value_out_of_range", test_sensor_value_out_of_range);
+        add_case(s, "test_command_ends_pulse", test_command_ends_pulse);
         add_case(s, "test_sensor_on_change", test_sensor_on_change);
         add_case(s, "test_sigusr", test_sigusr);
         add_case(s, "test_sigterm", test_sigterm);
