@@ -34,6 +34,10 @@
 
 #define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
+/* This many connections in a row dropped soon after CONNACK: somebody else is
+ * probably logged in under our client id, and the broker keeps the newer one. */
+#define DUPLICATE_ID_SUSPECT 3
+#define DUPLICATE_ID_WARN_INTERVAL (10 * 60 * USEC_PER_SEC)
 /* Our cap on unacknowledged messages; the broker's receive-maximum may lower it. */
 #define IN_FLIGHT_MAX 20
 #define DEFAULT_KEEPALIVE 60
@@ -90,6 +94,7 @@ struct mqtt_link {
         /* Set from libmosquitto callbacks, acted upon after the loop call returns. */
         bool lost;
         int lost_reason;
+        int lost_errno;         /* errno right where lost_reason was seen (0: none) */
         bool refused;
         int refused_reason;     /* the last refusal that was logged, -1: none */
 
@@ -105,10 +110,12 @@ struct mqtt_link {
         bool was_connected;     /* this attempt got a CONNACK */
         bool down_logged;       /* the loss of the broker was logged since the last connect */
         int attempt_error;      /* why the last address failed, a MOSQ_ERR_* */
+        int attempt_errno;      /* and the errno that came with it */
         bool shutting_down;
         void (*done)(struct mqtt_link *link, void *userdata);
 
         struct log_ratelimit publish_rl;
+        struct log_ratelimit duplicate_id_rl;
         struct mqtt_link_stats stats;
 };
 
@@ -180,6 +187,41 @@ static int arm_timer(sd_event_source *s, uint64_t usec)
 static uint64_t misc_interval(const struct mqtt_link *link)
 {
         return MAX((uint64_t) link->keepalive_active * USEC_PER_SEC / 4, USEC_PER_SEC);
+}
+
+/* Why a connection ended or an attempt failed, in words. MOSQ_ERR_ERRNO and
+ * MOSQ_ERR_CONN_LOST mean nothing without the errno of the call that failed, saved
+ * where it happened: errno is cleared before every call into libmosquitto's loop, so
+ * 0 there means read() returned 0, the broker closed the stream (libmosquitto only
+ * says MOSQ_ERR_CONN_LOST for that before the first byte of a packet). An MQTT 5
+ * broker may say why itself, with a DISCONNECT reason code (0x80 and up), which
+ * libmosquitto passes in place of a MOSQ_ERR_*. */
+static const char *link_reason(const struct mqtt_link *link, int rc, int error, char *buf, size_t size)
+{
+        switch (rc) {
+        case MOSQ_ERR_CONN_LOST:
+        case MOSQ_ERR_ERRNO:
+                if (error == ECONNRESET)
+                        return "connection reset by the broker";
+                if (error == 0 || rc == MOSQ_ERR_CONN_LOST)
+                        return "connection closed by the broker";
+                return strerror_r(error, buf, size);
+        case MOSQ_ERR_KEEPALIVE:
+                return link->state == LINK_CONNECTING ? "timed out" : "keep-alive timeout";
+        case MOSQ_ERR_TLS:
+                return "TLS handshake failed (certificate not trusted or not issued for this host?)";
+        case MOSQ_ERR_PROTOCOL:
+                return "protocol error in what the broker sent";
+        case MOSQ_ERR_MALFORMED_PACKET:
+                return "malformed packet from the broker";
+        default:
+                if (link->protocol_v5 && rc >= 0x80 && rc <= 0xff) {
+                        snprintf(buf, size, "the broker closed the connection: %s",
+                                 mosquitto_reason_string(rc));
+                        return buf;
+                }
+                return mosquitto_strerror(rc);
+        }
 }
 
 /* ---- TLS ---- */
@@ -261,7 +303,9 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
         link->was_connected = true;
         link->refused_reason = -1;
         link->down_logged = false;
-        backoff_reset(&link->backoff);
+        /* Not a reset yet: a broker that drops us right away must not turn the
+         * back-off into a fixed once-a-second loop (see link_handle_lost()). */
+        backoff_connected(&link->backoff, link_now(link));
 
         (void) mosquitto_property_read_int16(props, MQTT_PROP_RECEIVE_MAXIMUM, &receive_max, false);
         link->in_flight_max = MIN((size_t) MAX(receive_max, 1), (size_t) IN_FLIGHT_MAX);
@@ -295,9 +339,12 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const 
 {
         struct mqtt_link *link = userdata;
 
+        /* libmosquitto calls this right after the read or write that failed (and a
+         * close(), which leaves errno alone when it succeeds): the errno is that call's. */
         if (!link->lost) {
                 link->lost = true;
                 link->lost_reason = rc;
+                link->lost_errno = errno;
         }
 }
 
@@ -375,6 +422,7 @@ static void link_drop_client(struct mqtt_link *link)
         }
         msg_queue_requeue(link->queue);
         link->lost = false;
+        link->lost_errno = 0;
         link->refused = false;
 }
 
@@ -398,10 +446,28 @@ static void link_finish_shutdown(struct mqtt_link *link)
                 (void) sd_event_source_set_enabled(link->done_event, SD_EVENT_ONESHOT);
 }
 
+/* The broker keeps dropping us right after accepting us: say what probably happens,
+ * once in a while, not at every reconnect. */
+static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived)
+{
+        unsigned suppressed = 0;
+
+        if (short_lived < DUPLICATE_ID_SUSPECT)
+                return;
+        if (!log_ratelimit_test(&link->duplicate_id_rl, link_now(link), &suppressed))
+                return;
+        log_warning("mqtt: broker %s dropped the connection %u times in a row within %u s of "
+                    "accepting it: another client is probably using the same client id \"%s\"; "
+                    "give each gateway its own [mqtt] client_id (or [gateway] name)",
+                    link->peer, short_lived, (unsigned) (BACKOFF_SHORT_LIVED_USEC / USEC_PER_SEC),
+                    link->client_id ? link->client_id : "(random)");
+}
+
 static void link_handle_lost(struct mqtt_link *link)
 {
         bool was_connected = link->was_connected, refused = link->refused;
-        int reason = link->lost_reason;
+        int reason = link->lost_reason, error = link->lost_errno;
+        char buf[256];
 
         link_drop_client(link);
         link->was_connected = false;
@@ -416,8 +482,9 @@ static void link_handle_lost(struct mqtt_link *link)
 
         if (was_connected) {
                 log_warning("mqtt: disconnected from %s: %s", link->peer,
-                            reason == MOSQ_ERR_KEEPALIVE ? "keep-alive timeout" : mosquitto_strerror(reason));
+                            link_reason(link, reason, error, buf, sizeof(buf)));
                 link->down_logged = true;
+                link_check_duplicate_id(link, backoff_disconnected(&link->backoff, link_now(link)));
         }
 
         if (was_connected || refused) {
@@ -429,6 +496,7 @@ static void link_handle_lost(struct mqtt_link *link)
 
         /* This address did not work out; the next one may. */
         link->attempt_error = reason;
+        link->attempt_errno = error;
         link->address_index++;
         link_connect_next(link);
 }
@@ -450,18 +518,24 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         int r;
 
         link->in_loop = true;
+        /* libmosquitto reads errno after a read() that returned 0, and a stale
+         * EAGAIN would make it wait for more of a packet that never comes. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                errno = 0;
                 r = mosquitto_loop_read(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
         if (!link->lost && (revents & EPOLLOUT)) {
+                errno = 0;
                 r = mosquitto_loop_write(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
         link->in_loop = false;
@@ -483,11 +557,13 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
                 link->lost_reason = MOSQ_ERR_KEEPALIVE;
         } else {
                 link->in_loop = true;
+                errno = 0;
                 r = mosquitto_loop_misc(link->mosq);
                 link->in_loop = false;
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
 
@@ -552,6 +628,8 @@ static int link_new_client(struct mqtt_link *link, struct mosquitto **ret)
  * timer when none is left. */
 static void link_connect_next(struct mqtt_link *link)
 {
+        char buf[256];
+
         for (; link->address_index < link->n_addresses; link->address_index++) {
                 const char *address = link->addresses[link->address_index];
                 uint64_t now;
@@ -563,12 +641,14 @@ static void link_connect_next(struct mqtt_link *link)
                         break;
                 }
 
+                errno = 0;
                 r = mosquitto_connect_bind_async(link->mosq, address, (int) link->port,
                                                  (int) link->keepalive, NULL);
                 if (r != MOSQ_ERR_SUCCESS) {
-                        log_debug_errno(mosq_errno(r), "mqtt: cannot connect to %s port %u: %m",
-                                        address, link->port);
                         link->attempt_error = r;
+                        link->attempt_errno = errno;
+                        log_debug("mqtt: cannot connect to %s port %u: %s", address, link->port,
+                                  link_reason(link, r, link->attempt_errno, buf, sizeof(buf)));
                         link_drop_client(link);
                         continue;
                 }
@@ -597,10 +677,8 @@ static void link_connect_next(struct mqtt_link *link)
 
         if (!link->down_logged) {
                 log_warning("mqtt: cannot reach broker %s: %s, retrying", link->peer,
-                            link->attempt_error == MOSQ_ERR_TLS ?
-                            "TLS handshake failed (certificate not trusted or not issued for this host?)" :
                             link->attempt_error == MOSQ_ERR_KEEPALIVE ? "timed out" :
-                            mosquitto_strerror(link->attempt_error));
+                            link_reason(link, link->attempt_error, link->attempt_errno, buf, sizeof(buf)));
                 link->down_logged = true;
         }
         link_schedule_retry(link);
@@ -631,6 +709,7 @@ static void link_attempt(struct mqtt_link *link)
         int r;
 
         link->attempt_error = MOSQ_ERR_NO_CONN;
+        link->attempt_errno = 0;
 
         if (host_is_numeric(link->host)) {
                 snprintf(link->addresses[0], sizeof(link->addresses[0]), "%s", link->host);
@@ -871,6 +950,7 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
          * connection undetected. */
         link->keepalive = options->keepalive == 0 ? DEFAULT_KEEPALIVE : MAX(options->keepalive, 5u);
         link->publish_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+        link->duplicate_id_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(DUPLICATE_ID_WARN_INTERVAL, 1);
 
         if ((r = strdup_opt(options->host, &link->host)) < 0 ||
             (r = strdup_opt(options->client_id, &link->client_id)) < 0 ||
