@@ -2,7 +2,8 @@
  *
  * libmosquitto runs without a thread: its socket is an I/O source (EPOLLOUT only while
  * it has output pending), mosquitto_loop_misc() runs from a timer for keep-alive, and
- * the host name is resolved with c-ares before connecting to a numeric address.
+ * the host name is resolved by the system's resolver (getaddrinfo_a(), see resolver.c)
+ * before connecting to a numeric address.
  *
  * Our msg-queue is the only record of what still has to reach the broker. A message is
  * handed to libmosquitto only while connected, and each attempt gets a fresh client, so
@@ -691,7 +692,8 @@ static void on_resolved(struct resolver *resolver, int error,
 
         if (error < 0) {
                 if (!link->down_logged) {
-                        log_warning_errno(error, "mqtt: cannot resolve %s: %m, retrying", link->host);
+                        log_warning_errno(error, "mqtt: cannot resolve %s: %s, retrying", link->host,
+                                          resolver_strerror(error));
                         link->down_logged = true;
                 }
                 link_schedule_retry(link);
@@ -720,7 +722,7 @@ static void link_attempt(struct mqtt_link *link)
         }
 
         link->state = LINK_RESOLVING;
-        /* May call on_resolved() right away; nothing may follow it here. */
+        /* on_resolved() follows from the loop. */
         r = resolver_resolve(link->resolver, link->host, on_resolved, link);
         if (r < 0) {
                 log_warning_errno(r, "mqtt: cannot resolve %s: %m, retrying", link->host);

@@ -1,8 +1,9 @@
 /* Integration tests of how the MQTT link connects and reconnects: the back-off and the
  * warning when another client uses the same client id (the real daemon, a real
  * mosquitto and a test client with the daemon's client id), the reason logged when a
- * broker breaks off mid-packet (a scripted fake broker in this process). The loop
- * runs until a condition holds or a deadline passes. */
+ * broker breaks off mid-packet (a scripted fake broker in this process), and names
+ * resolved through the system's resolver, including a link freed while its lookup
+ * runs. The loop runs until a condition holds or a deadline passes. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -371,6 +372,43 @@ START_TEST(test_broker_protocol_error)
 }
 END_TEST
 
+/* ---- names ---- */
+
+START_TEST(test_unknown_host)
+{
+        link_create("iotgwd-no-such-host.invalid", 1883);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+
+        /* Depending on whether a name server answers: "not known" or "temporary
+         * failure", in the system's own words, not an errno that means something else. */
+        log_assert(run_until(log_contains, "cannot resolve iotgwd-no-such-host.invalid: ", WAIT_USEC));
+        log_assert(log_has("cannot resolve iotgwd-no-such-host.invalid: Name or service not known") ||
+                   log_has("cannot resolve iotgwd-no-such-host.invalid: Temporary failure in name resolution"));
+        ck_assert(!mqtt_link_connected(ctx.link));
+}
+END_TEST
+
+START_TEST(test_link_freed_while_resolving)
+{
+        /* The lookup runs elsewhere; freeing the link while it does must neither wait
+         * for it nor leave it anything to write to (ASan checks that). Some of these
+         * are still queued when cancelled, some already running, some done. */
+        for (int i = 0; i < 50; i++) {
+                link_create(i % 2 ? "localhost" : "iotgwd-no-such-host.invalid", 1883);
+                ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+                if (i % 5 == 0)
+                        (void) sd_event_run(ctx.event, 0);
+                ctx.link = mqtt_link_free(ctx.link);
+        }
+
+        /* Lookups still work afterwards, and no callback of a freed link ever runs. */
+        link_create("localhost", 1);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+        log_assert(run_until(log_contains, "cannot reach broker localhost:1", WAIT_USEC));
+        ck_assert_uint_eq(ctx.disconnected, 0);
+}
+END_TEST
+
 /* ---- the daemon against a second client with its client id ---- */
 
 static const char *const DUP_CONF =
@@ -457,6 +495,13 @@ static Suite *connection_suite(void)
         tcase_add_test(tc, test_broker_closes_mid_packet);
         tcase_add_test(tc, test_broker_closes_before_connack);
         tcase_add_test(tc, test_broker_protocol_error);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("names");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_unknown_host);
+        tcase_add_test(tc, test_link_freed_while_resolving);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("duplicate-client-id");
