@@ -204,7 +204,7 @@ static const char *link_reason(const struct mqtt_link *link, int rc, int error, 
         case MOSQ_ERR_ERRNO:
                 if (error == ECONNRESET)
                         return "connection reset by the broker";
-                if (error == 0 || rc == MOSQ_ERR_CONN_LOST)
+                if (error == 0 || error == EPIPE || rc == MOSQ_ERR_CONN_LOST)
                         return "connection closed by the broker";
                 return strerror_r(error, buf, size);
         case MOSQ_ERR_KEEPALIVE:
@@ -451,11 +451,9 @@ static void link_finish_shutdown(struct mqtt_link *link)
  * once in a while, not at every reconnect. */
 static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived)
 {
-        unsigned suppressed = 0;
-
         if (short_lived < DUPLICATE_ID_SUSPECT)
                 return;
-        if (!log_ratelimit_test(&link->duplicate_id_rl, link_now(link), &suppressed))
+        if (!log_ratelimit_test(&link->duplicate_id_rl, link_now(link), NULL))
                 return;
         log_warning("mqtt: broker %s dropped the connection %u times in a row within %u s of "
                     "accepting it: another client is probably using the same client id \"%s\"; "
