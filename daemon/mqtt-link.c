@@ -2,8 +2,8 @@
  *
  * libmosquitto runs without a thread: its socket is an I/O source (EPOLLOUT only while
  * it has output pending), mosquitto_loop_misc() runs from a timer for keep-alive, and
- * the host name is resolved by the system's resolver (getaddrinfo_a(), see resolver.c)
- * before connecting to a numeric address.
+ * the host name is resolved by the system's resolver (getaddrinfo() off the loop, see
+ * resolver.c) before connecting to a numeric address.
  *
  * Our msg-queue is the only record of what still has to reach the broker. A message is
  * handed to libmosquitto only while connected, and each attempt gets a fresh client, so

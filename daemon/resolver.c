@@ -1,18 +1,22 @@
-/* getaddrinfo_a() on sd-event. Each lookup is a query object that glibc's helper thread
- * fills in; glibc then runs our notification function on a thread of its own, which
- * only writes to the query's eventfd, watched by the loop. Everything else, reading the
- * result and calling back, happens on the loop.
+/* getaddrinfo() off the loop: each lookup is a query object and one short-lived
+ * thread that calls getaddrinfo() for it, stores the answer in it and writes to its
+ * eventfd, which the loop watches. Reading the answer and calling back happen on the
+ * loop; the thread touches nothing but its query.
  *
- * A lookup that already runs cannot be stopped (gai_cancel() says EAI_NOTCANCELED), and
- * glibc writes its result into the query and notifies afterwards. So the query, with
- * its eventfd, belongs to both sides: the resolver and the notification each hold a
- * reference, and whichever lets go last frees it. A cancelled or freed resolver just
- * stops watching the eventfd and drops its reference; nothing it owns is ever touched
- * by another thread. */
+ * Not getaddrinfo_a(): glibc runs its SIGEV_THREAD notification on a thread with every
+ * signal unblocked, and the daemon handles SIGTERM and SIGHUP through a signalfd with
+ * those signals blocked, so one arriving just then would kill it. Our thread starts with
+ * all signals blocked.
+ *
+ * A getaddrinfo() that runs cannot be stopped. So the query, with its eventfd, belongs
+ * to both sides: the resolver and the thread each hold a reference, and whichever lets
+ * go last frees it. A cancelled or freed resolver stops watching the eventfd and drops
+ * its reference; the thread finishes on its own and frees the query. */
 #include "resolver.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,11 +29,11 @@
 #include "log.h"
 
 struct query {
-        struct gaicb gaicb;
-        struct addrinfo hints;
-        struct sigevent sigev;
-        int fd;                 /* eventfd: the notification writes, the loop reads */
-        atomic_uint refs;       /* the resolver's and the notification's */
+        struct addrinfo *result;
+        int gai_error;          /* what getaddrinfo() returned */
+        atomic_bool done;       /* result and gai_error are set */
+        int fd;                 /* eventfd: the thread writes, the loop reads */
+        atomic_uint refs;       /* the resolver's and the thread's */
         char host[];
 };
 
@@ -48,22 +52,29 @@ static void query_unref(struct query *q)
         /* acq_rel: the last one sees everything the other one wrote. */
         if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1)
                 return;
-        if (q->gaicb.ar_result)
-                freeaddrinfo(q->gaicb.ar_result);
+        if (q->result)
+                freeaddrinfo(q->result);
         if (q->fd >= 0)
                 close(q->fd);
         free(q);
 }
 
-/* On a thread glibc started for it, once the lookup is done. */
-static void query_notify(union sigval value)
+/* The lookup thread. */
+static void *query_run(void *arg)
 {
-        struct query *q = value.sival_ptr;
+        struct query *q = arg;
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_STREAM,
+        };
         uint64_t one = 1;
 
-        /* Nobody may read it any more; then the write is harmless. */
+        q->gai_error = getaddrinfo(q->host, NULL, &hints, &q->result);
+        atomic_store_explicit(&q->done, true, memory_order_release);
+        /* Nobody may be watching any more; then the write is harmless. */
         (void) write(q->fd, &one, sizeof(one));
         query_unref(q);
+        return NULL;
 }
 
 static int gai_error_to_errno(int e)
@@ -85,10 +96,6 @@ static int gai_error_to_errno(int e)
                 return -EAGAIN;
         case EAI_MEMORY:
                 return -ENOMEM;
-#ifdef EAI_CANCELED
-        case EAI_CANCELED:
-                return -ECANCELED;
-#endif
         case EAI_FAIL:
         default:
                 return -EHOSTUNREACH;
@@ -122,11 +129,7 @@ static void resolver_drop_query(struct resolver *r)
                 return;
         r->query = NULL;
         r->source = sd_event_source_disable_unref(r->source);
-
-        /* Still queued: glibc forgets it and will not notify, so its reference goes
-         * too. Running or done: the notification comes (or came) and lets go itself. */
-        if (gai_cancel(&q->gaicb) == EAI_CANCELED)
-                query_unref(q);
+        /* The thread, if it still runs, lets go of it when it is done. */
         query_unref(q);
 }
 
@@ -139,12 +142,12 @@ static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, voi
         int error;
 
         (void) read(fd, &v, sizeof(v));
-        if (!q)
+        if (!q || !atomic_load_explicit(&q->done, memory_order_acquire))
                 return 0;
 
-        error = gai_error_to_errno(gai_error(&q->gaicb));
+        error = gai_error_to_errno(q->gai_error);
         if (error == 0) {
-                for (const struct addrinfo *ai = q->gaicb.ar_result;
+                for (const struct addrinfo *ai = q->result;
                      ai && n < RESOLVER_MAX_ADDRESSES; ai = ai->ai_next) {
                         if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
                                 continue;
@@ -190,10 +193,12 @@ struct resolver *resolver_free(struct resolver *r)
 
 int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t cb, void *userdata)
 {
-        struct gaicb *list[1];
+        sigset_t all, saved;
+        pthread_attr_t attr;
+        pthread_t thread;
         struct query *q;
         size_t len;
-        int e, q_r;
+        int e;
 
         if (!r || !host || !cb)
                 return -EINVAL;
@@ -204,42 +209,41 @@ int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t c
         if (!q)
                 return -ENOMEM;
         memcpy(q->host, host, len + 1);
+        atomic_init(&q->done, false);
         atomic_init(&q->refs, 1);
         q->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (q->fd < 0) {
-                q_r = -errno;
+                e = -errno;
                 query_unref(q);
-                return q_r;
+                return e;
         }
 
-        q_r = sd_event_add_io(r->event, &r->source, q->fd, EPOLLIN, resolver_io_handler, r);
-        if (q_r < 0) {
+        e = sd_event_add_io(r->event, &r->source, q->fd, EPOLLIN, resolver_io_handler, r);
+        if (e < 0) {
                 query_unref(q);
-                return q_r;
+                return e;
         }
         (void) sd_event_source_set_description(r->source, "resolver");
 
-        q->hints = (struct addrinfo) {
-                .ai_family = AF_UNSPEC,
-                .ai_socktype = SOCK_STREAM,
-        };
-        q->gaicb.ar_name = q->host;
-        q->gaicb.ar_request = &q->hints;
-        q->sigev.sigev_notify = SIGEV_THREAD;
-        q->sigev.sigev_notify_function = query_notify;
-        q->sigev.sigev_value.sival_ptr = q;
-        list[0] = &q->gaicb;
-
-        /* The notification's reference, before it can possibly run. */
+        /* The thread's reference, before it can possibly run. */
         atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
-        e = getaddrinfo_a(GAI_NOWAIT, list, 1, &q->sigev);
+
+        /* A thread starts with its creator's signal mask: block everything for that
+         * moment, so that no signal is ever delivered to it. */
+        e = pthread_attr_init(&attr);
+        if (e == 0) {
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                sigfillset(&all);
+                (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
+                e = pthread_create(&thread, &attr, query_run, q);
+                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+                (void) pthread_attr_destroy(&attr);
+        }
         if (e != 0) {
-                /* Could not even queue it. glibc may still notify (it does when nothing
-                 * was queued), so the notification keeps its reference; at worst, if
-                 * that fails too, one query is never freed. */
                 r->source = sd_event_source_disable_unref(r->source);
+                query_unref(q);         /* the thread's */
                 query_unref(q);
-                return e == EAI_MEMORY ? -ENOMEM : -EAGAIN;
+                return -e;
         }
 
         r->query = q;

@@ -1,8 +1,8 @@
 /* Asynchronous host name resolution for the MQTT link, the way the system resolves
  * names: getaddrinfo() through NSS (/etc/hosts, DNS as /etc/resolv.conf says at the
- * time of the lookup, mDNS, systemd-resolved, whatever nsswitch.conf lists), run by
- * glibc's getaddrinfo_a() off the loop and reported back to the caller's sd-event loop,
- * so a slow or dead name server never blocks the daemon. */
+ * time of the lookup, mDNS, systemd-resolved, whatever nsswitch.conf lists), run on a
+ * thread of its own and reported back to the caller's sd-event loop, so a slow or dead
+ * name server never blocks the daemon. */
 #pragma once
 
 #include <netinet/in.h>

@@ -390,9 +390,9 @@ END_TEST
 
 START_TEST(test_link_freed_while_resolving)
 {
-        /* The lookup runs elsewhere; freeing the link while it does must neither wait
-         * for it nor leave it anything to write to (ASan checks that). Some of these
-         * are still queued when cancelled, some already running, some done. */
+        /* The lookup runs on another thread; freeing the link while it does must
+         * neither wait for it nor leave it anything of the link's to write to (ASan
+         * checks that). Some of these are still running when freed, some done. */
         for (int i = 0; i < 50; i++) {
                 link_create(i % 2 ? "localhost" : "iotgwd-no-such-host.invalid", 1883);
                 ck_assert_int_eq(mqtt_link_start(ctx.link), 0);

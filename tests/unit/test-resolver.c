@@ -248,8 +248,8 @@ START_TEST(test_free_while_resolving)
         struct resolver *r;
 
         /* Freed at once, after one loop iteration, or while the answer is pending:
-         * queued, running and finished lookups all let go cleanly (ASan sees any
-         * write into freed memory, LeakSanitizer any query left behind). */
+         * running and finished lookups both let go cleanly (ASan sees any write into
+         * freed memory, LeakSanitizer any query left behind). */
         for (int i = 0; i < 100; i++) {
                 ck_assert_int_eq(resolver_new(event, &r), 0);
                 /* One loop iteration may deliver the answer before the free. */
@@ -262,7 +262,7 @@ START_TEST(test_free_while_resolving)
         }
         ck_assert_uint_eq(never.calls, 0);
 
-        /* Later lookups, queued behind those, still work. */
+        /* Later lookups, while some of those may still run, work. */
         for (int i = 0; i < 20; i++) {
                 memset(&a, 0, sizeof(a));
                 ck_assert_int_eq(resolver_new(event, &r), 0);
