@@ -26,11 +26,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-
 struct query {
         struct addrinfo *result;
         int gai_error;          /* what getaddrinfo() returned */
+        int sys_errno;          /* and errno, for EAI_SYSTEM */
         atomic_bool done;       /* result and gai_error are set */
         int fd;                 /* eventfd: the thread writes, the loop reads */
         atomic_uint refs;       /* the resolver's and the thread's */
@@ -70,6 +69,7 @@ static void *query_run(void *arg)
         uint64_t one = 1;
 
         q->gai_error = getaddrinfo(q->host, NULL, &hints, &q->result);
+        q->sys_errno = errno;
         atomic_store_explicit(&q->done, true, memory_order_release);
         /* Nobody may be watching any more; then the write is harmless. */
         (void) write(q->fd, &one, sizeof(one));
@@ -77,11 +77,13 @@ static void *query_run(void *arg)
         return NULL;
 }
 
-static int gai_error_to_errno(int e)
+static int gai_error_to_errno(int e, int sys_errno)
 {
         switch (e) {
         case 0:
                 return 0;
+        case EAI_SYSTEM:
+                return sys_errno > 0 ? -sys_errno : -EIO;
         case EAI_NONAME:
                 return -ENXIO;
 #ifdef EAI_NODATA
@@ -145,7 +147,7 @@ static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, voi
         if (!q || !atomic_load_explicit(&q->done, memory_order_acquire))
                 return 0;
 
-        error = gai_error_to_errno(q->gai_error);
+        error = gai_error_to_errno(q->gai_error, q->sys_errno);
         if (error == 0) {
                 for (const struct addrinfo *ai = q->result;
                      ai && n < RESOLVER_MAX_ADDRESSES; ai = ai->ai_next) {

@@ -20,7 +20,8 @@ struct resolver;
  * link-local one with its %scope, in getaddrinfo()'s order), or a negative errno:
  * -ENXIO name not known, -ENODATA no address for it, -EAGAIN no answer for now (name
  * server unreachable or timed out), -EHOSTUNREACH a permanent failure of the name
- * service, -ENOMEM. resolver_strerror() says it in words. */
+ * service, -ENOMEM, or the errno of a system error. resolver_strerror() says it in
+ * words. */
 typedef void (*resolver_callback_t)(struct resolver *r, int error,
                                     const char (*addresses)[INET6_ADDRSTRLEN], size_t n,
                                     void *userdata);
