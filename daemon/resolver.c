@@ -19,8 +19,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -122,6 +124,18 @@ const char *resolver_strerror(int error)
         }
 }
 
+/* "localhost", "localhost." and names under it. */
+static bool host_is_localhost(const char *host)
+{
+        size_t len = strlen(host);
+
+        if (len > 0 && host[len - 1] == '.')
+                len--;
+        if (len == 9)
+                return strncasecmp(host, "localhost", 9) == 0;
+        return len > 10 && strncasecmp(host + len - 10, ".localhost", 10) == 0;
+}
+
 /* Stops watching the query in progress and lets go of it. */
 static void resolver_drop_query(struct resolver *r)
 {
@@ -161,6 +175,15 @@ static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, voi
                 }
                 if (n == 0)
                         error = -ENODATA;
+        }
+        if (error < 0 && host_is_localhost(q->host)) {
+                /* RFC 6761 6.3: localhost names are the loopback addresses, also where
+                 * the system has no /etc/hosts entry for them (minimal containers and
+                 * chroots), as the default broker is "localhost". */
+                snprintf(r->addresses[0], INET6_ADDRSTRLEN, "127.0.0.1");
+                snprintf(r->addresses[1], INET6_ADDRSTRLEN, "::1");
+                n = 2;
+                error = 0;
         }
 
         /* Done with it before the callback, which may well start the next query. */

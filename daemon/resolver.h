@@ -21,7 +21,8 @@ struct resolver;
  * -ENXIO name not known, -ENODATA no address for it, -EAGAIN no answer for now (name
  * server unreachable or timed out), -EHOSTUNREACH a permanent failure of the name
  * service, -ENOMEM, or the errno of a system error. resolver_strerror() says it in
- * words. */
+ * words. "localhost" and names under it that the system does not know resolve to
+ * 127.0.0.1 and ::1 (RFC 6761). */
 typedef void (*resolver_callback_t)(struct resolver *r, int error,
                                     const char (*addresses)[INET6_ADDRSTRLEN], size_t n,
                                     void *userdata);

@@ -1,6 +1,7 @@
 /* Unit tests for the resolver: names resolve exactly as getaddrinfo() resolves them
- * (localhost, the names in /etc/hosts, this host's own name, numeric addresses), an
- * unknown name fails in the system's words, and cancelled, superseded and freed
+ * (localhost, the names in /etc/hosts, this host's own name, numeric addresses),
+ * localhost names the system does not know are the loopback, an unknown name fails in
+ * the system's words, and cancelled, superseded and freed
  * lookups never call back nor leave anything behind (run under ASan too). */
 #include <check.h>
 #include <errno.h>
@@ -137,6 +138,31 @@ START_TEST(test_localhost)
         ck_assert_uint_ge(a.n, 1);
         ck_assert(has_address(&a, "127.0.0.1") || has_address(&a, "::1"));
         check_like_system("localhost");
+}
+END_TEST
+
+/* A name under localhost that the system does not know is still the loopback
+ * (RFC 6761), and so is localhost itself where there is no /etc/hosts. */
+START_TEST(test_localhost_names)
+{
+        struct answer a, sys;
+
+        resolve("iotgwd-test.localhost", &a);
+        ck_assert_int_eq(a.error, 0);
+        if (system_answer("iotgwd-test.localhost", &sys) < 0) {
+                ck_assert_uint_eq(a.n, 2);
+                ck_assert_str_eq(a.addresses[0], "127.0.0.1");
+                ck_assert_str_eq(a.addresses[1], "::1");
+        }
+        ck_assert(has_address(&a, "127.0.0.1") || has_address(&a, "::1"));
+
+        resolve("LocalHost.", &a);
+        ck_assert_int_eq(a.error, 0);
+        ck_assert(has_address(&a, "127.0.0.1") || has_address(&a, "::1"));
+
+        /* Only whole labels. */
+        resolve("iotgwd-notlocalhost.invalid", &a);
+        ck_assert_int_ne(a.error, 0);
 }
 END_TEST
 
@@ -284,6 +310,7 @@ static Suite *resolver_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_localhost);
+        tcase_add_test(tc, test_localhost_names);
         tcase_add_test(tc, test_numeric);
         tcase_add_test(tc, test_system_names);
         tcase_add_test(tc, test_unknown_name);
