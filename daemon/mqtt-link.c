@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "backoff.h"
@@ -112,6 +114,7 @@ struct mqtt_link {
         bool down_logged;       /* the loss of the broker was logged since the last connect */
         int attempt_error;      /* why the last address failed, a MOSQ_ERR_* */
         int attempt_errno;      /* and the errno that came with it */
+        int connect_errno;      /* a connection error seen while starting this attempt */
         bool shutting_down;
         void (*done)(struct mqtt_link *link, void *userdata);
 
@@ -153,6 +156,22 @@ static int mosq_errno(int rc)
         case MOSQ_ERR_MALFORMED_UTF8:
         default:
                 return -EINVAL;
+        }
+}
+
+static bool errno_is_connect_error(int e)
+{
+        switch (e) {
+        case ECONNREFUSED:
+        case ECONNRESET:
+        case ENETUNREACH:
+        case EHOSTUNREACH:
+        case ENETDOWN:
+        case EHOSTDOWN:
+        case ETIMEDOUT:
+                return true;
+        default:
+                return false;
         }
 }
 
@@ -516,6 +535,25 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         struct mqtt_link *link = userdata;
         int r;
 
+        /* A connect that failed (refused, unreachable), or a peer that hung up before
+         * the CONNACK, with nothing left to read. Under TLS libmosquitto takes the
+         * socket's error for "handshake not done yet" and returns success, and the
+         * level-triggered hang-up would spin the loop until the CONNACK deadline. */
+        if ((revents & (EPOLLERR | EPOLLHUP)) && link->state == LINK_CONNECTING && !link->lost) {
+                int error = 0, pending = 0;
+                socklen_t len = sizeof(error);
+
+                if (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0) {
+                        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error == 0)
+                                error = link->connect_errno;
+                        link->lost = true;
+                        link->lost_reason = MOSQ_ERR_ERRNO;
+                        link->lost_errno = error;
+                        link_after_loop(link);
+                        return 0;
+                }
+        }
+
         link->in_loop = true;
         /* libmosquitto reads errno after a read() that returned 0, and a stale
          * EAGAIN would make it wait for more of a packet that never comes. */
@@ -643,6 +681,9 @@ static void link_connect_next(struct mqtt_link *link)
                 errno = 0;
                 r = mosquitto_connect_bind_async(link->mosq, address, (int) link->port,
                                                  (int) link->keepalive, NULL);
+                /* Under TLS the handshake starts at once, and a refusal shows up
+                 * there, consumed and reported as "not done yet". */
+                link->connect_errno = errno_is_connect_error(errno) ? errno : 0;
                 if (r != MOSQ_ERR_SUCCESS) {
                         link->attempt_error = r;
                         link->attempt_errno = errno;

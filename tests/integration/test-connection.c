@@ -1,9 +1,10 @@
 /* Integration tests of how the MQTT link connects and reconnects: the back-off and the
  * warning when another client uses the same client id (the real daemon, a real
  * mosquitto and a test client with the daemon's client id), the reason logged when a
- * broker breaks off mid-packet (a scripted fake broker in this process), and names
- * resolved through the system's resolver, including a link freed while its lookup
- * runs. The loop runs until a condition holds or a deadline passes. */
+ * broker breaks off mid-packet (a scripted fake broker in this process) and when a
+ * TLS connect is refused, and names resolved through the system's resolver, including
+ * a link freed while its lookup runs. The loop runs until a condition holds or a
+ * deadline passes. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -372,6 +373,62 @@ START_TEST(test_broker_protocol_error)
 }
 END_TEST
 
+/* ---- TLS to a port nobody listens on ---- */
+
+/* Any CA certificate will do: the handshake never starts. */
+static const char *const TEST_CA =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIBiDCCAS+gAwIBAgIUBtoX8r5g6VH5TLgftt7Bbg4ER24wCgYIKoZIzj0EAwIw\n"
+        "GTEXMBUGA1UEAwwOaW90Z3dkIHRlc3QgQ0EwIBcNMjYxMjAyMDEyNDA0WhgPMjEy\n"
+        "NjExMDgwMTI0MDRaMBkxFzAVBgNVBAMMDmlvdGd3ZCB0ZXN0IENBMFkwEwYHKoZI\n"
+        "zj0CAQYIKoZIzj0DAQcDQgAEiZ5uauUYwTfEUunxDj92oMFoFNO8GJIvM3O3mX0p\n"
+        "PVW7kpr9Dxk7JDc886S5BwtC5USy4g5GwacfAIdOBzh5c6NTMFEwHQYDVR0OBBYE\n"
+        "FCRo0uDb57ZEj/PUqn0NvsDTnP5sMB8GA1UdIwQYMBaAFCRo0uDb57ZEj/PUqn0N\n"
+        "vsDTnP5sMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIgCQTQ7/Qn\n"
+        "A4V7yqW0Y0a0oQ+d4Y8WfFFWQNOUrXKxOlwCIFxys6hudkYyJIw0y2yLa/iTrhOQ\n"
+        "l5dFTJlLE2xZA7/e\n"
+        "-----END CERTIFICATE-----\n";
+
+START_TEST(test_tls_connection_refused)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        char ca_path[] = "/tmp/iotgwd-test-ca.XXXXXX", needle[128];
+        struct mqtt_link_options o = {
+                .host = "127.0.0.1",
+                .client_id = "iotgwd-test",
+                .keepalive = 30,
+                .tls_ca_file = ca_path,
+                .queue_max_messages = 10,
+                .queue_max_bytes = 4096,
+        };
+        int fd, port_fd;
+
+        fd = mkstemp(ca_path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, TEST_CA, strlen(TEST_CA)), (ssize_t) strlen(TEST_CA));
+        close(fd);
+
+        /* A port that was free a moment ago: nothing listens there. */
+        port_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(port_fd, 0);
+        ck_assert_int_eq(bind(port_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_eq(getsockname(port_fd, (struct sockaddr *) &sa, &sl), 0);
+        o.port = ntohs(sa.sin_port);
+        close(port_fd);
+
+        ck_assert_int_eq(mqtt_link_new(ctx.event, &o, &callbacks, NULL, &ctx.link), 0);
+        ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
+
+        /* Said at once, not after the 30 s the link allows for a CONNACK (libmosquitto
+         * takes the error of a refused connect under TLS for "try again"). */
+        snprintf(needle, sizeof(needle), "cannot reach broker 127.0.0.1:%u: Connection refused", o.port);
+        log_assert(run_until(log_contains, needle, WAIT_USEC));
+        ck_assert_uint_eq(ctx.connected, 0);
+        unlink(ca_path);
+}
+END_TEST
+
 /* ---- names ---- */
 
 START_TEST(test_unknown_host)
@@ -488,7 +545,7 @@ END_TEST
 static Suite *connection_suite(void)
 {
         Suite *s = suite_create("connection");
-        TCase *tc = tcase_create("fake-broker");
+        TCase *tc = tcase_create("link");
 
         tcase_add_checked_fixture(tc, setup, teardown);
         /* No test may hang: each has a hard limit well above its own deadlines. */
@@ -496,6 +553,7 @@ static Suite *connection_suite(void)
         tcase_add_test(tc, test_broker_closes_mid_packet);
         tcase_add_test(tc, test_broker_closes_before_connack);
         tcase_add_test(tc, test_broker_protocol_error);
+        tcase_add_test(tc, test_tls_connection_refused);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("names");
