@@ -84,6 +84,7 @@ struct mqtt_link {
         sd_event_source *done_event;
         struct resolver *resolver;
         struct backoff backoff;
+        struct log_ratelimit duplicate_id_rl;
 
         char addresses[RESOLVER_MAX_ADDRESSES][INET6_ADDRSTRLEN];
         size_t n_addresses, address_index;
@@ -119,7 +120,6 @@ struct mqtt_link {
         void (*done)(struct mqtt_link *link, void *userdata);
 
         struct log_ratelimit publish_rl;
-        struct log_ratelimit duplicate_id_rl;
         struct mqtt_link_stats stats;
 };
 
@@ -991,7 +991,6 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
          * connection undetected. */
         link->keepalive = options->keepalive == 0 ? DEFAULT_KEEPALIVE : MAX(options->keepalive, 5u);
         link->publish_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
-        link->duplicate_id_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(DUPLICATE_ID_WARN_INTERVAL, 1);
 
         if ((r = strdup_opt(options->host, &link->host)) < 0 ||
             (r = strdup_opt(options->client_id, &link->client_id)) < 0 ||
@@ -1017,6 +1016,7 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
         if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
                 seed = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
         backoff_init(&link->backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, seed);
+        link->duplicate_id_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(DUPLICATE_ID_WARN_INTERVAL, 1);
 
         r = mosquitto_lib_init();
         if (r != MOSQ_ERR_SUCCESS)
