@@ -1,6 +1,8 @@
 /* Exponential back-off with jitter for broker reconnects. */
 #include "backoff.h"
 
+#include <limits.h>
+
 #include "macro.h"
 
 static uint64_t backoff_random(struct backoff *b)
@@ -20,6 +22,9 @@ void backoff_init(struct backoff *b, uint64_t min_usec, uint64_t max_usec, uint6
         b->base_usec = b->min_usec;
         /* A zero state would stay zero forever. */
         b->rng = seed ? seed : UINT64_C(0x9e3779b97f4a7c15);
+        b->up = false;
+        b->up_since_usec = 0;
+        b->short_lived = 0;
 }
 
 uint64_t backoff_next(struct backoff *b)
@@ -44,4 +49,30 @@ uint64_t backoff_next(struct backoff *b)
 void backoff_reset(struct backoff *b)
 {
         b->base_usec = b->min_usec;
+}
+
+void backoff_connected(struct backoff *b, uint64_t now_usec)
+{
+        b->up = true;
+        b->up_since_usec = now_usec;
+}
+
+unsigned backoff_disconnected(struct backoff *b, uint64_t now_usec)
+{
+        uint64_t lasted;
+
+        if (!b->up)
+                return 0;
+        b->up = false;
+        /* A clock that went backwards counts as no time at all. */
+        lasted = now_usec > b->up_since_usec ? now_usec - b->up_since_usec : 0;
+
+        if (lasted >= BACKOFF_STABLE_USEC)
+                backoff_reset(b);
+        if (lasted < BACKOFF_SHORT_LIVED_USEC) {
+                if (b->short_lived < UINT_MAX)
+                        b->short_lived++;
+        } else
+                b->short_lived = 0;
+        return b->short_lived;
 }

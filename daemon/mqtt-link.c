@@ -2,7 +2,8 @@
  *
  * libmosquitto runs without a thread: its socket is an I/O source (EPOLLOUT only while
  * it has output pending), mosquitto_loop_misc() runs from a timer for keep-alive, and
- * the host name is resolved with c-ares before connecting to a numeric address.
+ * the host name is resolved by the system's resolver (getaddrinfo() off the loop, see
+ * resolver.c) before connecting to a numeric address.
  *
  * Our msg-queue is the only record of what still has to reach the broker, and every
  * message goes through it (replies and discovery too), so its limits and drop policy
@@ -27,7 +28,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "backoff.h"
@@ -38,6 +41,10 @@
 
 #define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
+/* This many connections in a row dropped soon after CONNACK: somebody else is
+ * probably logged in under our client id, and the broker keeps the newer one. */
+#define DUPLICATE_ID_SUSPECT 3
+#define DUPLICATE_ID_WARN_INTERVAL (10 * 60 * USEC_PER_SEC)
 /* Our cap on unacknowledged messages; the broker's receive-maximum may lower it. */
 #define IN_FLIGHT_MAX 20
 #define DEFAULT_KEEPALIVE 60
@@ -83,6 +90,7 @@ struct mqtt_link {
         sd_event_source *done_event;
         struct resolver *resolver;
         struct backoff backoff;
+        struct log_ratelimit duplicate_id_rl;
 
         char addresses[RESOLVER_MAX_ADDRESSES][INET6_ADDRSTRLEN];
         size_t n_addresses, address_index;
@@ -96,6 +104,7 @@ struct mqtt_link {
         /* Set from libmosquitto callbacks, acted upon after the loop call returns. */
         bool lost;
         int lost_reason;
+        int lost_errno;         /* errno right where lost_reason was seen (0: none) */
         bool refused;
         int refused_reason;     /* the last refusal that was logged, -1: none */
 
@@ -111,6 +120,8 @@ struct mqtt_link {
         bool was_connected;     /* this attempt got a CONNACK */
         bool down_logged;       /* the loss of the broker was logged since the last connect */
         int attempt_error;      /* why the last address failed, a MOSQ_ERR_* */
+        int attempt_errno;      /* and the errno that came with it */
+        int connect_errno;      /* a connection error seen while starting this attempt */
         bool shutting_down;
         void (*done)(struct mqtt_link *link, void *userdata);
 
@@ -160,6 +171,22 @@ static int mosq_errno(int rc)
         }
 }
 
+static bool errno_is_connect_error(int e)
+{
+        switch (e) {
+        case ECONNREFUSED:
+        case ECONNRESET:
+        case ENETUNREACH:
+        case EHOSTUNREACH:
+        case ENETDOWN:
+        case EHOSTDOWN:
+        case ETIMEDOUT:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static bool host_is_numeric(const char *host)
 {
         unsigned char buf[sizeof(struct in6_addr)];
@@ -192,6 +219,41 @@ static int arm_timer(sd_event_source *s, uint64_t usec)
 static uint64_t misc_interval(const struct mqtt_link *link)
 {
         return MAX((uint64_t) link->keepalive_active * USEC_PER_SEC / 4, USEC_PER_SEC);
+}
+
+/* Why a connection ended or an attempt failed, in words. MOSQ_ERR_ERRNO and
+ * MOSQ_ERR_CONN_LOST mean nothing without the errno of the call that failed, saved
+ * where it happened: errno is cleared before every call into libmosquitto's loop, so
+ * 0 there means read() returned 0, the broker closed the stream (libmosquitto only
+ * says MOSQ_ERR_CONN_LOST for that before the first byte of a packet). An MQTT 5
+ * broker may say why itself, with a DISCONNECT reason code (0x80 and up), which
+ * libmosquitto passes in place of a MOSQ_ERR_*. */
+static const char *link_reason(const struct mqtt_link *link, int rc, int error, char *buf, size_t size)
+{
+        switch (rc) {
+        case MOSQ_ERR_CONN_LOST:
+        case MOSQ_ERR_ERRNO:
+                if (error == ECONNRESET)
+                        return "connection reset by the broker";
+                if (error == 0 || error == EPIPE || rc == MOSQ_ERR_CONN_LOST)
+                        return "connection closed by the broker";
+                return strerror_r(error, buf, size);
+        case MOSQ_ERR_KEEPALIVE:
+                return link->state == LINK_CONNECTING ? "timed out" : "keep-alive timeout";
+        case MOSQ_ERR_TLS:
+                return "TLS handshake failed (certificate not trusted or not issued for this host?)";
+        case MOSQ_ERR_PROTOCOL:
+                return "protocol error in what the broker sent";
+        case MOSQ_ERR_MALFORMED_PACKET:
+                return "malformed packet from the broker";
+        default:
+                if (link->protocol_v5 && rc >= 0x80 && rc <= 0xff) {
+                        snprintf(buf, size, "the broker closed the connection: %s",
+                                 mosquitto_reason_string(rc));
+                        return buf;
+                }
+                return mosquitto_strerror(rc);
+        }
 }
 
 /* ---- TLS ---- */
@@ -273,7 +335,9 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
         link->was_connected = true;
         link->refused_reason = -1;
         link->down_logged = false;
-        backoff_reset(&link->backoff);
+        /* Not a reset yet: a broker that drops us right away must not turn the
+         * back-off into a fixed once-a-second loop (see link_handle_lost()). */
+        backoff_connected(&link->backoff, link_now(link));
 
         (void) mosquitto_property_read_int16(props, MQTT_PROP_RECEIVE_MAXIMUM, &receive_max, false);
         link->in_flight_max = MIN((size_t) MAX(receive_max, 1), (size_t) IN_FLIGHT_MAX);
@@ -307,9 +371,12 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const 
 {
         struct mqtt_link *link = userdata;
 
+        /* libmosquitto calls this right after the read or write that failed (and a
+         * close(), which leaves errno alone when it succeeds): the errno is that call's. */
         if (!link->lost) {
                 link->lost = true;
                 link->lost_reason = rc;
+                link->lost_errno = errno;
         }
 }
 
@@ -444,6 +511,7 @@ static void link_drop_client(struct mqtt_link *link)
                 log_debug("mqtt: %zu unsent control messages discarded with the connection", n);
         link->stalled_since = 0;
         link->lost = false;
+        link->lost_errno = 0;
         link->refused = false;
 }
 
@@ -467,10 +535,26 @@ static void link_finish_shutdown(struct mqtt_link *link)
                 (void) sd_event_source_set_enabled(link->done_event, SD_EVENT_ONESHOT);
 }
 
+/* The broker keeps dropping us right after accepting us: say what probably happens,
+ * once in a while, not at every reconnect. */
+static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived)
+{
+        if (short_lived < DUPLICATE_ID_SUSPECT)
+                return;
+        if (!log_ratelimit_test(&link->duplicate_id_rl, link_now(link), NULL))
+                return;
+        log_warning("mqtt: broker %s dropped the connection %u times in a row within %u s of "
+                    "accepting it: another client is probably using the same client id \"%s\"; "
+                    "give each gateway its own [mqtt] client_id (or [gateway] name)",
+                    link->peer, short_lived, (unsigned) (BACKOFF_SHORT_LIVED_USEC / USEC_PER_SEC),
+                    link->client_id ? link->client_id : "(random)");
+}
+
 static void link_handle_lost(struct mqtt_link *link)
 {
         bool was_connected = link->was_connected, refused = link->refused;
-        int reason = link->lost_reason;
+        int reason = link->lost_reason, error = link->lost_errno;
+        char buf[256];
 
         link_drop_client(link);
         link->was_connected = false;
@@ -485,8 +569,9 @@ static void link_handle_lost(struct mqtt_link *link)
 
         if (was_connected) {
                 log_warning("mqtt: disconnected from %s: %s", link->peer,
-                            reason == MOSQ_ERR_KEEPALIVE ? "keep-alive timeout" : mosquitto_strerror(reason));
+                            link_reason(link, reason, error, buf, sizeof(buf)));
                 link->down_logged = true;
+                link_check_duplicate_id(link, backoff_disconnected(&link->backoff, link_now(link)));
         }
 
         if (was_connected || refused) {
@@ -498,6 +583,7 @@ static void link_handle_lost(struct mqtt_link *link)
 
         /* This address did not work out; the next one may. */
         link->attempt_error = reason;
+        link->attempt_errno = error;
         link->address_index++;
         link_connect_next(link);
 }
@@ -521,21 +607,46 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         struct mqtt_link *link = userdata;
         int r;
 
+        /* A connect that failed (refused, unreachable), or a peer that hung up before
+         * the CONNACK, with nothing left to read. Under TLS libmosquitto takes the
+         * socket's error for "handshake not done yet" and returns success, and the
+         * level-triggered hang-up would spin the loop until the CONNACK deadline. */
+        if ((revents & (EPOLLERR | EPOLLHUP)) && link->state == LINK_CONNECTING && !link->lost) {
+                int error = 0, pending = 0;
+                socklen_t len = sizeof(error);
+
+                if (ioctl(fd, FIONREAD, &pending) == 0 && pending == 0) {
+                        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error == 0)
+                                error = link->connect_errno;
+                        link->lost = true;
+                        link->lost_reason = MOSQ_ERR_ERRNO;
+                        link->lost_errno = error;
+                        link_after_loop(link);
+                        return 0;
+                }
+        }
+
         link->in_loop = true;
+        /* libmosquitto reads errno after a read() that returned 0, and a stale
+         * EAGAIN would make it wait for more of a packet that never comes. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                errno = 0;
                 r = mosquitto_loop_read(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
         if (!link->lost && (revents & EPOLLOUT)) {
                 /* The socket takes data again: that is progress. */
                 link->stalled_since = 0;
+                errno = 0;
                 r = mosquitto_loop_write(link->mosq, 1);
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
         link->in_loop = false;
@@ -568,11 +679,13 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
                 link->lost_reason = MOSQ_ERR_KEEPALIVE;
         } else {
                 link->in_loop = true;
+                errno = 0;
                 r = mosquitto_loop_misc(link->mosq);
                 link->in_loop = false;
                 if (r != MOSQ_ERR_SUCCESS && !link->lost) {
                         link->lost = true;
                         link->lost_reason = r;
+                        link->lost_errno = errno;
                 }
         }
 
@@ -637,6 +750,8 @@ static int link_new_client(struct mqtt_link *link, struct mosquitto **ret)
  * timer when none is left. */
 static void link_connect_next(struct mqtt_link *link)
 {
+        char buf[256];
+
         for (; link->address_index < link->n_addresses; link->address_index++) {
                 const char *address = link->addresses[link->address_index];
                 uint64_t now;
@@ -648,12 +763,17 @@ static void link_connect_next(struct mqtt_link *link)
                         break;
                 }
 
+                errno = 0;
                 r = mosquitto_connect_bind_async(link->mosq, address, (int) link->port,
                                                  (int) link->keepalive, NULL);
+                /* Under TLS the handshake starts at once, and a refusal shows up
+                 * there, consumed and reported as "not done yet". */
+                link->connect_errno = errno_is_connect_error(errno) ? errno : 0;
                 if (r != MOSQ_ERR_SUCCESS) {
-                        log_debug_errno(mosq_errno(r), "mqtt: cannot connect to %s port %u: %m",
-                                        address, link->port);
                         link->attempt_error = r;
+                        link->attempt_errno = errno;
+                        log_debug("mqtt: cannot connect to %s port %u: %s", address, link->port,
+                                  link_reason(link, r, link->attempt_errno, buf, sizeof(buf)));
                         link_drop_client(link);
                         continue;
                 }
@@ -682,10 +802,8 @@ static void link_connect_next(struct mqtt_link *link)
 
         if (!link->down_logged) {
                 log_warning("mqtt: cannot reach broker %s: %s, retrying", link->peer,
-                            link->attempt_error == MOSQ_ERR_TLS ?
-                            "TLS handshake failed (certificate not trusted or not issued for this host?)" :
                             link->attempt_error == MOSQ_ERR_KEEPALIVE ? "timed out" :
-                            mosquitto_strerror(link->attempt_error));
+                            link_reason(link, link->attempt_error, link->attempt_errno, buf, sizeof(buf)));
                 link->down_logged = true;
         }
         link_schedule_retry(link);
@@ -698,7 +816,8 @@ static void on_resolved(struct resolver *resolver, int error,
 
         if (error < 0) {
                 if (!link->down_logged) {
-                        log_warning_errno(error, "mqtt: cannot resolve %s: %m, retrying", link->host);
+                        log_warning_errno(error, "mqtt: cannot resolve %s: %s, retrying", link->host,
+                                          resolver_strerror(error));
                         link->down_logged = true;
                 }
                 link_schedule_retry(link);
@@ -716,6 +835,7 @@ static void link_attempt(struct mqtt_link *link)
         int r;
 
         link->attempt_error = MOSQ_ERR_NO_CONN;
+        link->attempt_errno = 0;
 
         if (host_is_numeric(link->host)) {
                 snprintf(link->addresses[0], sizeof(link->addresses[0]), "%s", link->host);
@@ -726,7 +846,7 @@ static void link_attempt(struct mqtt_link *link)
         }
 
         link->state = LINK_RESOLVING;
-        /* May call on_resolved() right away; nothing may follow it here. */
+        /* on_resolved() follows from the loop. */
         r = resolver_resolve(link->resolver, link->host, on_resolved, link);
         if (r < 0) {
                 log_warning_errno(r, "mqtt: cannot resolve %s: %m, retrying", link->host);
@@ -1018,6 +1138,7 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
         if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
                 seed = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
         backoff_init(&link->backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, seed);
+        link->duplicate_id_rl = (struct log_ratelimit) LOG_RATELIMIT_INIT(DUPLICATE_ID_WARN_INTERVAL, 1);
 
         r = mosquitto_lib_init();
         if (r != MOSQ_ERR_SUCCESS)

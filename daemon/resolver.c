@@ -1,190 +1,209 @@
-/* c-ares on sd-event. c-ares tells us through its socket-state callback which sockets
- * it wants watched; each gets an I/O source. After every call into c-ares the single
- * timer is re-armed from ares_timeout(), which is how c-ares retries and gives up. */
+/* getaddrinfo() off the loop: each lookup is a query object and one short-lived
+ * thread that calls getaddrinfo() for it, stores the answer in it and writes to its
+ * eventfd, which the loop watches. Reading the answer and calling back happen on the
+ * loop; the thread touches nothing but its query.
+ *
+ * Not getaddrinfo_a(): glibc runs its SIGEV_THREAD notification on a thread with every
+ * signal unblocked, and the daemon handles SIGTERM and SIGHUP through a signalfd with
+ * those signals blocked, so one arriving just then would kill it. Our thread starts with
+ * all signals blocked.
+ *
+ * A getaddrinfo() that runs cannot be stopped. So the query, with its eventfd, belongs
+ * to both sides: the resolver and the thread each hold a reference, and whichever lets
+ * go last frees it. A cancelled or freed resolver stops watching the eventfd and drops
+ * its reference; the thread finishes on its own and frees the query. */
 #include "resolver.h"
 
-#include <ares.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include "log.h"
-
-/* c-ares opens one UDP and at most one TCP socket per name server. */
-#define RESOLVER_MAX_SOCKETS 16
-
-struct resolver_socket {
-        int fd;                         /* -1: unused */
-        sd_event_source *source;
+struct query {
+        struct addrinfo *result;
+        int gai_error;          /* what getaddrinfo() returned */
+        int sys_errno;          /* and errno, for EAI_SYSTEM */
+        atomic_bool done;       /* result and gai_error are set */
+        int fd;                 /* eventfd: the thread writes, the loop reads */
+        atomic_uint refs;       /* the resolver's and the thread's */
+        char host[];
 };
 
 struct resolver {
         sd_event *event;
-        ares_channel channel;
-        sd_event_source *timer;
-        struct resolver_socket sockets[RESOLVER_MAX_SOCKETS];
-
-        /* A query is in progress; a cancelled query's late answer (ARES_ECANCELLED,
-         * ARES_EDESTRUCTION) finds it false and is dropped. */
-        bool busy;
+        struct query *query;    /* in progress, or NULL */
+        sd_event_source *source;        /* watches query->fd */
         resolver_callback_t cb;
         void *userdata;
 
         char addresses[RESOLVER_MAX_ADDRESSES][INET6_ADDRSTRLEN];
 };
 
-static void resolver_rearm_timer(struct resolver *r);
-
-static int ares_status_to_errno(int status)
+static void query_unref(struct query *q)
 {
-        switch (status) {
-        case ARES_ENOTFOUND:
-        case ARES_ENODATA:
+        /* acq_rel: the last one sees everything the other one wrote. */
+        if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1)
+                return;
+        if (q->result)
+                freeaddrinfo(q->result);
+        if (q->fd >= 0)
+                close(q->fd);
+        free(q);
+}
+
+/* The lookup thread. */
+static void *query_run(void *arg)
+{
+        struct query *q = arg;
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_STREAM,
+        };
+        uint64_t one = 1;
+
+        q->gai_error = getaddrinfo(q->host, NULL, &hints, &q->result);
+        q->sys_errno = errno;
+        atomic_store_explicit(&q->done, true, memory_order_release);
+        /* Nobody may be watching any more; then the write is harmless. */
+        (void) write(q->fd, &one, sizeof(one));
+        query_unref(q);
+        return NULL;
+}
+
+static int gai_error_to_errno(int e, int sys_errno)
+{
+        switch (e) {
+        case 0:
+                return 0;
+        case EAI_SYSTEM:
+                return sys_errno > 0 ? -sys_errno : -EIO;
+        case EAI_NONAME:
                 return -ENXIO;
-        case ARES_ENOMEM:
+#ifdef EAI_NODATA
+        case EAI_NODATA:
+                return -ENODATA;
+#endif
+#ifdef EAI_ADDRFAMILY
+        case EAI_ADDRFAMILY:
+                return -ENODATA;
+#endif
+        case EAI_AGAIN:
+                return -EAGAIN;
+        case EAI_MEMORY:
                 return -ENOMEM;
-        case ARES_ETIMEOUT:
-                return -ETIMEDOUT;
-        case ARES_ECANCELLED:
-        case ARES_EDESTRUCTION:
-                return -ECANCELED;
-        case ARES_ECONNREFUSED:
-                return -ECONNREFUSED;
+        case EAI_FAIL:
         default:
                 return -EHOSTUNREACH;
         }
 }
 
+const char *resolver_strerror(int error)
+{
+        switch (error < 0 ? -error : error) {
+        case ENXIO:
+                return gai_strerror(EAI_NONAME);
+#ifdef EAI_NODATA
+        case ENODATA:
+                return gai_strerror(EAI_NODATA);
+#endif
+        case EAGAIN:
+                return gai_strerror(EAI_AGAIN);
+        case EHOSTUNREACH:
+                return gai_strerror(EAI_FAIL);
+        default:
+                return strerror(error < 0 ? -error : error);
+        }
+}
+
+/* "localhost", "localhost." and names under it. */
+static bool host_is_localhost(const char *host)
+{
+        size_t len = strlen(host);
+
+        if (len > 0 && host[len - 1] == '.')
+                len--;
+        if (len == 9)
+                return strncasecmp(host, "localhost", 9) == 0;
+        return len > 10 && strncasecmp(host + len - 10, ".localhost", 10) == 0;
+}
+
+/* Stops watching the query in progress and lets go of it. */
+static void resolver_drop_query(struct resolver *r)
+{
+        struct query *q = r->query;
+
+        if (!q)
+                return;
+        r->query = NULL;
+        r->source = sd_event_source_disable_unref(r->source);
+        /* The thread, if it still runs, lets go of it when it is done. */
+        query_unref(q);
+}
+
 static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct resolver *r = userdata;
+        struct query *q = r->query;
+        uint64_t v;
+        size_t n = 0;
+        int error;
 
-        ares_process_fd(r->channel,
-                        revents & (EPOLLIN | EPOLLERR | EPOLLHUP) ? fd : ARES_SOCKET_BAD,
-                        revents & EPOLLOUT ? fd : ARES_SOCKET_BAD);
-        resolver_rearm_timer(r);
-        return 0;
-}
+        (void) read(fd, &v, sizeof(v));
+        if (!q || !atomic_load_explicit(&q->done, memory_order_acquire))
+                return 0;
 
-static int resolver_timer_handler(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        struct resolver *r = userdata;
-
-        ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-        resolver_rearm_timer(r);
-        return 0;
-}
-
-static void resolver_rearm_timer(struct resolver *r)
-{
-        struct timeval tv, *t;
-        uint64_t now;
-        int q;
-
-        if (!r->busy) {
-                (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
-                return;
-        }
-
-        t = ares_timeout(r->channel, NULL, &tv);
-        if (!t) {
-                (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
-                return;
-        }
-
-        q = sd_event_now(r->event, CLOCK_MONOTONIC, &now);
-        if (q < 0) {
-                log_warning_errno(q, "resolver: cannot read the clock: %m, ignoring");
-                return;
-        }
-        now += (uint64_t) t->tv_sec * USEC_PER_SEC + (uint64_t) t->tv_usec;
-        q = sd_event_source_set_time(r->timer, now);
-        if (q >= 0)
-                q = sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
-        if (q < 0)
-                log_warning_errno(q, "resolver: cannot arm timer: %m, ignoring");
-}
-
-/* c-ares: start, change or stop watching one of its sockets. */
-static void resolver_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
-{
-        struct resolver *r = data;
-        struct resolver_socket *slot = NULL, *free_slot = NULL;
-        uint32_t events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
-        int q;
-
-        for (size_t i = 0; i < RESOLVER_MAX_SOCKETS; i++) {
-                if (r->sockets[i].fd == fd)
-                        slot = &r->sockets[i];
-                else if (r->sockets[i].fd < 0 && !free_slot)
-                        free_slot = &r->sockets[i];
-        }
-
-        if (events == 0) {
-                if (slot) {
-                        slot->source = sd_event_source_disable_unref(slot->source);
-                        slot->fd = -1;
+        error = gai_error_to_errno(q->gai_error, q->sys_errno);
+        if (error == 0) {
+                for (const struct addrinfo *ai = q->result;
+                     ai && n < RESOLVER_MAX_ADDRESSES; ai = ai->ai_next) {
+                        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+                                continue;
+                        /* getnameinfo() rather than inet_ntop(): it keeps an IPv6
+                         * link-local address's scope ("fe80::1%eth0"). */
+                        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, r->addresses[n],
+                                        INET6_ADDRSTRLEN, NULL, 0, NI_NUMERICHOST) == 0)
+                                n++;
                 }
-                return;
+                if (n == 0)
+                        error = -ENODATA;
+        }
+        if (error < 0 && host_is_localhost(q->host)) {
+                /* RFC 6761 6.3: localhost names are the loopback addresses, also where
+                 * the system has no /etc/hosts entry for them (minimal containers and
+                 * chroots), as the default broker is "localhost". */
+                snprintf(r->addresses[0], INET6_ADDRSTRLEN, "127.0.0.1");
+                snprintf(r->addresses[1], INET6_ADDRSTRLEN, "::1");
+                n = 2;
+                error = 0;
         }
 
-        if (slot) {
-                q = sd_event_source_set_io_events(slot->source, events);
-                if (q < 0)
-                        log_warning_errno(q, "resolver: cannot watch socket: %m, ignoring");
-                return;
-        }
+        /* Done with it before the callback, which may well start the next query. */
+        r->query = NULL;
+        r->source = sd_event_source_disable_unref(r->source);
+        query_unref(q);
 
-        if (!free_slot) {
-                /* The query then fails by timeout, which is logged by the caller. */
-                log_warning("resolver: too many sockets, ignoring one");
-                return;
-        }
-
-        q = sd_event_add_io(r->event, &free_slot->source, fd, events, resolver_io_handler, r);
-        if (q < 0) {
-                log_warning_errno(q, "resolver: cannot watch socket: %m, ignoring");
-                return;
-        }
-        free_slot->fd = fd;
+        r->cb(r, error, (const char (*)[INET6_ADDRSTRLEN]) r->addresses, n, r->userdata);
+        return 0;
 }
 
 int resolver_new(sd_event *event, struct resolver **ret)
 {
-        _cleanup_(resolver_freep) struct resolver *r = NULL;
-        struct ares_options options = {};
-        int status, q;
+        struct resolver *r;
 
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        for (size_t i = 0; i < RESOLVER_MAX_SOCKETS; i++)
-                r->sockets[i].fd = -1;
         r->event = sd_event_ref(event);
-
-        status = ares_library_init(ARES_LIB_INIT_ALL);
-        if (status != ARES_SUCCESS)
-                return -ENOMEM;
-
-        options.sock_state_cb = resolver_sock_state_cb;
-        options.sock_state_cb_data = r;
-        status = ares_init_options(&r->channel, &options, ARES_OPT_SOCK_STATE_CB);
-        if (status != ARES_SUCCESS) {
-                r->channel = NULL;
-                ares_library_cleanup();
-                return status == ARES_ENOMEM ? -ENOMEM : -EIO;
-        }
-
-        q = sd_event_add_time(event, &r->timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
-                              resolver_timer_handler, r);
-        if (q < 0)
-                return q;
-        (void) sd_event_source_set_description(r->timer, "resolver-timer");
-
-        *ret = TAKE_PTR(r);
+        *ret = r;
         return 0;
 }
 
@@ -192,83 +211,74 @@ struct resolver *resolver_free(struct resolver *r)
 {
         if (!r)
                 return NULL;
-
-        r->busy = false;
-        if (r->channel) {
-                /* Calls the pending callback with ARES_EDESTRUCTION and closes the
-                 * sockets through sock_state_cb, so the sources go first below. */
-                ares_destroy(r->channel);
-                ares_library_cleanup();
-        }
-        for (size_t i = 0; i < RESOLVER_MAX_SOCKETS; i++)
-                r->sockets[i].source = sd_event_source_disable_unref(r->sockets[i].source);
-        r->timer = sd_event_source_disable_unref(r->timer);
+        resolver_drop_query(r);
         sd_event_unref(r->event);
         return mfree(r);
 }
 
-static void resolver_addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *result)
-{
-        struct resolver *r = arg;
-        size_t n = 0;
-        int error = 0;
-
-        /* A cancelled or superseded query: its owner no longer waits for it. */
-        if (!r->busy || status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) {
-                ares_freeaddrinfo(result);
-                return;
-        }
-        r->busy = false;
-
-        if (status != ARES_SUCCESS)
-                error = ares_status_to_errno(status);
-        else {
-                for (struct ares_addrinfo_node *node = result ? result->nodes : NULL;
-                     node && n < RESOLVER_MAX_ADDRESSES; node = node->ai_next) {
-                        const void *a;
-
-                        if (node->ai_family == AF_INET)
-                                a = &((const struct sockaddr_in *) node->ai_addr)->sin_addr;
-                        else if (node->ai_family == AF_INET6)
-                                a = &((const struct sockaddr_in6 *) node->ai_addr)->sin6_addr;
-                        else
-                                continue;
-                        if (inet_ntop(node->ai_family, a, r->addresses[n], INET6_ADDRSTRLEN))
-                                n++;
-                }
-                if (n == 0)
-                        error = -ENXIO;
-        }
-        ares_freeaddrinfo(result);
-
-        r->cb(r, error, (const char (*)[INET6_ADDRSTRLEN]) r->addresses, n, r->userdata);
-}
-
 int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t cb, void *userdata)
 {
-        struct ares_addrinfo_hints hints = {
-                .ai_family = AF_UNSPEC,
-                .ai_socktype = SOCK_STREAM,
-        };
+        sigset_t all, saved;
+        pthread_attr_t attr;
+        pthread_t thread;
+        struct query *q;
+        size_t len;
+        int e;
 
+        if (!r || !host || !cb)
+                return -EINVAL;
         resolver_cancel(r);
 
-        r->busy = true;
+        len = strlen(host);
+        q = calloc(1, sizeof(*q) + len + 1);
+        if (!q)
+                return -ENOMEM;
+        memcpy(q->host, host, len + 1);
+        atomic_init(&q->done, false);
+        atomic_init(&q->refs, 1);
+        q->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (q->fd < 0) {
+                e = -errno;
+                query_unref(q);
+                return e;
+        }
+
+        e = sd_event_add_io(r->event, &r->source, q->fd, EPOLLIN, resolver_io_handler, r);
+        if (e < 0) {
+                query_unref(q);
+                return e;
+        }
+        (void) sd_event_source_set_description(r->source, "resolver");
+
+        /* The thread's reference, before it can possibly run. */
+        atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
+
+        /* A thread starts with its creator's signal mask: block everything for that
+         * moment, so that no signal is ever delivered to it. */
+        e = pthread_attr_init(&attr);
+        if (e == 0) {
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                sigfillset(&all);
+                (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
+                e = pthread_create(&thread, &attr, query_run, q);
+                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+                (void) pthread_attr_destroy(&attr);
+        }
+        if (e != 0) {
+                r->source = sd_event_source_disable_unref(r->source);
+                query_unref(q);         /* the thread's */
+                query_unref(q);
+                return -e;
+        }
+
+        r->query = q;
         r->cb = cb;
         r->userdata = userdata;
-
-        /* May answer at once (numeric host, /etc/hosts); the callback then runs from
-         * within this call, which the caller must be ready for. */
-        ares_getaddrinfo(r->channel, host, NULL, &hints, resolver_addrinfo_cb, r);
-        resolver_rearm_timer(r);
         return 0;
 }
 
 void resolver_cancel(struct resolver *r)
 {
-        if (!r || !r->busy)
-                return;
-        r->busy = false;
-        ares_cancel(r->channel);
-        resolver_rearm_timer(r);
+        if (r)
+                resolver_drop_query(r);
 }

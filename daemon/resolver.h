@@ -1,6 +1,8 @@
-/* Asynchronous host name resolution for the MQTT link: c-ares driven by the caller's
- * sd-event loop (its sockets are I/O sources, its timeouts one timer), so a slow or
- * dead DNS server never blocks the daemon. */
+/* Asynchronous host name resolution for the MQTT link, the way the system resolves
+ * names: getaddrinfo() through NSS (/etc/hosts, DNS as /etc/resolv.conf says at the
+ * time of the lookup, mDNS, systemd-resolved, whatever nsswitch.conf lists), run on a
+ * thread of its own and reported back to the caller's sd-event loop, so a slow or dead
+ * name server never blocks the daemon. */
 #pragma once
 
 #include <netinet/in.h>
@@ -13,14 +15,21 @@
 
 struct resolver;
 
-/* Called once per resolver_resolve() from the event loop: error 0 and n >= 1 numeric
- * addresses (IPv4 or IPv6 text, in the resolver's order), or a negative errno. */
+/* Called once per resolver_resolve() from the event loop, never from within
+ * resolver_resolve(): error 0 and n >= 1 numeric addresses (IPv4 or IPv6 text, an IPv6
+ * link-local one with its %scope, in getaddrinfo()'s order), or a negative errno:
+ * -ENXIO name not known, -ENODATA no address for it, -EAGAIN no answer for now (name
+ * server unreachable or timed out), -EHOSTUNREACH a permanent failure of the name
+ * service, -ENOMEM, or the errno of a system error. resolver_strerror() says it in
+ * words. "localhost" and names under it that the system does not know resolve to
+ * 127.0.0.1 and ::1 (RFC 6761). */
 typedef void (*resolver_callback_t)(struct resolver *r, int error,
                                     const char (*addresses)[INET6_ADDRSTRLEN], size_t n,
                                     void *userdata);
 
 int resolver_new(sd_event *event, struct resolver **ret);
-/** Cancels a query in progress (its callback is not called) and frees. NULL-safe. */
+/** Cancels a query in progress (its callback is not called) and frees, without waiting
+ * for a lookup that already runs. NULL-safe. */
 struct resolver *resolver_free(struct resolver *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct resolver *, resolver_free);
 
@@ -28,3 +37,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct resolver *, resolver_free);
 int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t cb, void *userdata);
 /** Cancels the query in progress, if any, without calling its callback. */
 void resolver_cancel(struct resolver *r);
+/** The system's words for an error passed to the callback ("Name or service not known"). */
+const char *resolver_strerror(int error);

@@ -290,6 +290,33 @@ int daemon_wait_log(struct daemon_proc *d, const char *needle, int timeout_ms) {
         return 0;
 }
 
+unsigned daemon_log_count(struct daemon_proc *d, const char *needle) {
+        char line[4096];
+        unsigned n = 0;
+        FILE *f = fopen(d->log_path, "re");
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f))
+                if (strstr(line, needle))
+                        n++;
+        fclose(f);
+        return n;
+}
+
+int daemon_wait_log_count(struct daemon_proc *d, const char *needle, unsigned n, int timeout_ms) {
+        long long deadline = now_ms() + timeout_ms;
+
+        while (daemon_log_count(d, needle) < n) {
+                if (now_ms() > deadline)
+                        return -ETIMEDOUT;
+                /* A daemon that notifies often would block on a full socket. */
+                drain_notify(d);
+                usleep(20000);  /* the log is a plain file: nothing to wait on */
+        }
+        return 0;
+}
+
 void daemon_dump_log(const struct daemon_proc *d) {
         char line[1024];
         FILE *f = fopen(d->log_path, "re");

@@ -43,6 +43,11 @@ int daemon_signal(struct daemon_proc *d, int sig);
 int daemon_wait_exit(struct daemon_proc *d, int timeout_ms, int *status);
 /** True if the daemon's log contains `needle`. */
 bool daemon_log_contains(struct daemon_proc *d, const char *needle);
+/** How many lines of the log contain `needle`. */
+unsigned daemon_log_count(struct daemon_proc *d, const char *needle);
+/** Waits (up to timeout_ms) for at least `n` lines of the log to contain `needle`,
+ * reading the notify socket meanwhile (a full one would block the daemon). */
+int daemon_wait_log_count(struct daemon_proc *d, const char *needle, unsigned n, int timeout_ms);
 /** Waits (up to timeout_ms) for the log to contain `needle`. */
 int daemon_wait_log(struct daemon_proc *d, const char *needle, int timeout_ms);
 /** The daemon's resident set size in KiB (VmRSS in /proc/PID/status), or a negative errno. */
