@@ -1,5 +1,5 @@
 /* Integration tests of the MQTT link against a real mosquitto: connect by address and
- * by name (c-ares), retained publish, subscriptions, queueing while the broker is down,
+ * by name (the system resolver), retained publish, subscriptions, queueing while the broker is down,
  * reconnect with resubscription and in-order delivery, in-flight messages surviving a
  * broker crash, the queue's drop policy, keep-alive, MQTT 5 request/reply, a clean
  * shutdown, and TLS verified against the host name. The loop runs until a condition
@@ -251,7 +251,7 @@ END_TEST
 
 START_TEST(test_connect_localhost_v5)
 {
-        /* "localhost" goes through c-ares. */
+        /* "localhost" goes through the system resolver. */
         link_create("localhost", true, 100);
         check_publish_and_subscribe();
 }
