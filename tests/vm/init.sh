@@ -102,8 +102,21 @@ line_info() {
 	fi
 }
 
+# line_used_by CHIPNAME OFFSET CONSUMER: v1 quotes the consumer; v2 writes
+# consumer=NAME, quoted only when the line has a name.
 line_used_by() {
-	line_info "$1" "$2" | grep -q "\"$3\""
+	line_info "$1" "$2" | grep -q -e "\"$3\"" -e "consumer=$3\$" -e "consumer=$3[[:space:]]"
+}
+
+# line_bias CHIPNAME OFFSET: the bias the kernel reports for the line:
+# pull-up, pull-down, disabled or as-is (none set).
+line_bias() {
+	case " $(line_info "$1" "$2" | tr '[]' '  ') " in
+	*" bias=pull-up "* | *" pull-up "*) echo pull-up ;;
+	*" bias=pull-down "* | *" pull-down "*) echo pull-down ;;
+	*" bias=disabled "* | *" bias-disabled "*) echo disabled ;;
+	*) echo as-is ;;
+	esac
 }
 
 # line_free CHIPNAME OFFSET: another consumer can request the line now.
@@ -335,8 +348,9 @@ run() {
 	if [ $_r -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "ok $n - $1"
-		if [ "${vm_trace:-0}" != 0 ] && [ -f "/tmp/$1.log" ]; then
-			sed 's/^/#   /' "/tmp/$1.log"
+		if [ "${vm_trace:-0}" != 0 ]; then
+			grep -v '^+' /tmp/scenario.out | sed 's/^/#   /'
+			[ ! -f "/tmp/$1.log" ] || sed 's/^/#   /' "/tmp/$1.log"
 		fi
 	else
 		failed=$((failed + 1))

@@ -84,20 +84,28 @@ in_root_dir() {
 declare -A copied=()
 lib_dirs=(/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /usr/lib /lib)
 
-# add FILE_IN_ROOT [DEST]: copy a program and, recursively, the shared
-# libraries it needs (DT_NEEDED, looked up in the root's library directories)
-# and its program interpreter, to the same paths in the image.
+# add FILE_IN_ROOT [DEST]: copy a program of the root and, recursively, the
+# shared libraries it needs and its program interpreter, to the same paths in
+# the image.
 add() {
-	local src=$1 dest=${2:-$1} real need interp d found
+	local src=$1 dest=${2:-$1} real
 	[ -z "${copied[$dest]:-}" ] || return 0
 	copied[$dest]=1
 	real=$(in_root "$src")
 	[ -f "$root$real" ] || { echo "run.sh: $src missing in $root" >&2; return 1; }
+	add_elf "$root$real" "$dest"
+}
+
+# add_elf FILE DEST: copy FILE (a path on this machine) to DEST in the image,
+# then what it needs from the root: DT_NEEDED libraries, looked up in the
+# root's library directories, and the program interpreter.
+add_elf() {
+	local file=$1 dest=$2 need interp d found
 	mkdir -p "$img$(dirname "$dest")"
-	cp "$root$real" "$img$dest"
-	interp=$(readelf -l "$root$real" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	cp "$file" "$img$dest"
+	interp=$(readelf -l "$file" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 	[ -z "$interp" ] || add "$interp"
-	for need in $(readelf -d "$root$real" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+	for need in $(readelf -d "$file" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 		found=
 		for d in "${lib_dirs[@]}"; do
 			if [ -e "$root$d/$need" ]; then
@@ -105,7 +113,7 @@ add() {
 				break
 			fi
 		done
-		[ -n "$found" ] || { echo "run.sh: $need (for $src) not found in $root" >&2; return 1; }
+		[ -n "$found" ] || { echo "run.sh: $need (for $dest) not found in ${root:-/}" >&2; return 1; }
 		add "$found"
 	done
 }
@@ -116,15 +124,8 @@ for p in /usr/sbin/mosquitto /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub \
 	/usr/sbin/i2cset /usr/sbin/i2cget; do
 	add "$p"
 done
-# iotgwd itself comes from outside the root: copy it, then its libraries.
-cp "$iotgwd" "$work/iotgwd"
-mkdir -p "$root/tmp"
-saved_root=$root
-root_tmp=$(mktemp -d "$root/tmp/iotgwd-vm.XXXXXX")
-cp "$iotgwd" "$root_tmp/iotgwd"
-add "${root_tmp#"$root"}/iotgwd" /usr/bin/iotgwd
-rm -rf "$root_tmp"
-root=$saved_root
+# iotgwd itself was built outside the root, against its libraries.
+add_elf "$iotgwd" /usr/bin/iotgwd
 
 # busybox-static provides the shell and the small tools; the programs above win
 # (PATH has /usr/sbin and /usr/bin first, busybox's links are in /bin).

@@ -31,6 +31,15 @@ wait_used() {
 	return 1
 }
 
+# expect_bias CHIP OFFSET BIAS: what the kernel says the requester asked for.
+expect_bias() {
+	eval "_chip=\$SIM_${1}_CHIP"
+	_b=$(line_bias "$_chip" "$2")
+	[ "$_b" = "$3" ] && return 0
+	echo "line $1/$2: bias $_b, expected $3: $(line_info "$_chip" "$2")"
+	return 1
+}
+
 expect_pull() {
 	_p=$(sim_pull_get "$1" "$2")
 	[ "$_p" = "$3" ] && return 0
@@ -53,6 +62,7 @@ EOF
 	} >/tmp/$g.conf
 	start_daemon $g
 	wait_used a 4 || return 1
+	expect_bias a 4 pull-up || return 1
 	expect_pull a 4 pull-up || return 1
 	wait_state $b/door/state ON || return 1
 	sim_pull a 4 pull-down
@@ -79,6 +89,7 @@ EOF
 	} >/tmp/$g.conf
 	start_daemon $g
 	wait_used a 17 || return 1
+	expect_bias a 17 pull-down || return 1
 	expect_pull a 17 pull-down || return 1
 	wait_value a 17 0 || return 1
 	wait_state $b/contact/state ON || return 1
@@ -101,6 +112,7 @@ EOF
 	} >/tmp/$g.conf
 	start_daemon $g
 	wait_used a 22 || return 1
+	expect_bias a 22 as-is || return 1
 	expect_pull a 22 pull-up || return 1
 	wait_state $b/window/state ON || return 1
 	sim_pull a 22 pull-down
@@ -108,9 +120,10 @@ EOF
 	stop_daemon
 }
 
-# Chip b has no label: the kernel's "<dev_name>-node0" finds it. gpio-sim has no
-# "bias disabled" state (it refuses the setting, which gpiolib then ignores),
-# so bias = disable leaves the pull as it was; the request must still work.
+# Chip b has no label: the kernel's "<dev_name>-node0" finds it. The kernel
+# records bias = disable on the line, but gpio-sim has no "no pull" state (it
+# refuses the setting, which gpiolib then ignores), so the simulated pull stays
+# as it was and still moves the input.
 scenario_input_default_label_disable() {
 	g=input_default_label_disable b=iotgw/$g
 	sim_pull b 3 pull-up
@@ -124,6 +137,7 @@ EOF
 	} >/tmp/$g.conf
 	start_daemon $g
 	wait_used b 3 || return 1
+	expect_bias b 3 disabled || return 1
 	expect_pull b 3 pull-up || return 1
 	wait_state $b/motion/state ON || return 1
 	sim_pull b 3 pull-down
@@ -342,6 +356,14 @@ EOF
 	start_daemon $g
 	wait_log "siren: GPIO line 5 (offset 5) of chip $SIM_b_CHIP is in use by \"gpioset\"" || return 1
 	line_used_by "$SIM_b_CHIP" 5 gpioset || { echo "gpioset lost line 5"; return 1; }
+	# Not a pass criterion: today the daemon stops here instead of serving the
+	# input; the trace (vm_trace=1) shows what it did.
+	if until_ms 5000 dead "$DAEMON_PID"; then
+		wait "$DAEMON_PID"
+		echo "note: iotgwd exited with status $?"
+	else
+		echo "note: iotgwd goes on; door state: '$(retained $b/door/state)'"
+	fi
 }
 
 # The BME280's registers in i2c-stub: chip id, the calibration words of the
