@@ -364,6 +364,7 @@ run() {
 }
 
 [ "${vm_trace:-0}" = 2 ] && set -x
+# shellcheck source=tests/vm/scenarios.sh
 . /vm/scenarios.sh
 
 # vm_only=NAME,NAME on the kernel command line runs only those.

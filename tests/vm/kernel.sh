@@ -44,13 +44,16 @@ mkdir -p "$build"
 trap 'rm -rf --one-file-system "$build" "$out.new"' EXIT
 log "unpacking linux-source-6.1 $version"
 tar -C "$build" -xJf "$src_tar"
-ksrc=$(echo "$build"/linux-source-6.1)
+ksrc=$build/linux-source-6.1
 [ -d "$ksrc" ] || { log "unexpected layout of $src_tar"; exit 1; }
 
 log "configuring (tinyconfig + tests/vm/kernel.config)"
-make -C "$ksrc" -s tinyconfig >&2
-"$ksrc/scripts/kconfig/merge_config.sh" -m -O "$ksrc" "$ksrc/.config" "$here/kernel.config" >/dev/null
-make -C "$ksrc" -s olddefconfig >&2
+# merge_config.sh reports every option a fragment redefines: keep that in a log.
+{
+	make -C "$ksrc" -s tinyconfig &&
+		"$ksrc/scripts/kconfig/merge_config.sh" -m -O "$ksrc" "$ksrc/.config" "$here/kernel.config" &&
+		make -C "$ksrc" -s olddefconfig
+} >"$build/config.log" 2>&1 || { tail -n 40 "$build/config.log" >&2; exit 1; }
 # Every option asked for must have survived olddefconfig's dependency checks.
 bad=0
 while IFS= read -r line; do

@@ -27,7 +27,10 @@ while [ $# -gt 0 ]; do
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[ -n "$iotgwd" ] && [ -x "$iotgwd" ] || { echo "run.sh: no iotgwd binary (--iotgwd)" >&2; exit 2; }
+if [ -z "$iotgwd" ] || [ ! -x "$iotgwd" ]; then
+	echo "run.sh: no iotgwd binary (--iotgwd)" >&2
+	exit 2
+fi
 root=${root%/}
 
 kernel=$("$here/kernel.sh")

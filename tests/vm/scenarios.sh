@@ -8,6 +8,7 @@
 # Simulated lines start with the pull-down gpio-sim gives them; a scenario that
 # needs another starting level sets it before the daemon requests the line.
 
+# shellcheck disable=SC2034 # read by init.sh
 SCENARIOS="
 input_path_offset_pull_up
 input_name_line_name_active_low
@@ -301,7 +302,7 @@ EOF
 		return 1
 	fi
 	wait_state $b/heater/state OFF || return 1
-	line_free $SIM_a_CHIP 5 || { echo "line 5 not free after iotgwd exited"; return 1; }
+	line_free "$SIM_a_CHIP" 5 || { echo "line 5 not free after iotgwd exited"; return 1; }
 }
 
 # on_shutdown = keep: no OFF on SIGTERM, the retained state stays ON, and the
@@ -332,7 +333,7 @@ EOF
 		return 1
 	fi
 	retained_is $b/pump/state ON || { echo "retained state: $(retained $b/pump/state)"; return 1; }
-	line_free $SIM_a_CHIP 6 || { echo "line 6 not free after iotgwd exited"; return 1; }
+	line_free "$SIM_a_CHIP" 6 || { echo "line 6 not free after iotgwd exited"; return 1; }
 }
 
 # A line held by gpioset: the error names the consumer. (Whether the daemon

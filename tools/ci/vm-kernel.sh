@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the run_* functions are called as "run_$u"
 # CI stage "vm": the real iotgwd with hal = gpiod on a real kernel, in QEMU,
 # against the kernel's gpio-sim and i2c-stub (tests/vm/). It runs twice:
 #   bookworm  this machine's programs and libgpiod 1.6, the build in
@@ -114,7 +115,7 @@ run_trixie() {
 	"$ci_top/tests/vm/run.sh" --name trixie --root "$trixie_cache" --iotgwd "$work/src/iotgwd"
 	local r=$?
 	flock -u 9
-	return $r
+	return "$r"
 }
 
 for u in $userlands; do
