@@ -15,6 +15,8 @@ input_name_line_name_active_low
 input_label_as_is
 input_default_label_disable
 input_debounce
+input_edge_rising
+input_edge_falling
 output_initial
 output_commands
 output_shutdown_off
@@ -22,6 +24,13 @@ output_shutdown_keep
 line_busy
 bme280_reading
 i2c_missing_device
+"
+
+# What iotgwd should do but does not yet; run only with vm_known_defects=1
+# (IOTGWD_VM_KNOWN_DEFECTS=1 for tests/vm/run.sh), not part of the stage.
+# shellcheck disable=SC2034 # read by init.sh
+SCENARIOS_KNOWN_DEFECTS="
+line_busy_serves_others
 "
 
 # wait_used CHIP OFFSET: until iotgwd holds the simulated line.
@@ -202,6 +211,52 @@ recorded_has_n() {
 	[ "$(grep -vc '^vm/probe ' "$REC_FILE")" -ge "$1" ]
 }
 
+# edge = rising (falling): only changes to ON (OFF) are published. Of three
+# changes, the middle one goes the other way: the two published states follow
+# each other with nothing between them (events go out in order).
+edge_only() {
+	g=$1 b=iotgw/$1 edge=$2 off=$3
+	sim_pull a 24 pull-down
+	{ gateway "$g"; cat <<EOF
+
+[input pir]
+chip = $SIM_a_CHIP
+line = GPIO24
+edge = $edge
+EOF
+	} >"/tmp/$g.conf"
+	start_daemon "$g"
+	wait_used a 24 || return 1
+	if [ "$edge" = falling ]; then
+		sim_pull a 24 pull-up
+		wait_value a 24 1 || return 1
+	fi
+	record "$b/pir/state" "/tmp/$g.rec" || return 1
+	if [ "$edge" = rising ]; then
+		sim_pull a 24 pull-up; sim_pull a 24 pull-down; sim_pull a 24 pull-up
+		want=ON
+	else
+		sim_pull a 24 pull-down; sim_pull a 24 pull-up; sim_pull a 24 pull-down
+		want=OFF
+	fi
+	until_ms 10000 recorded_has_n 2
+	stop_record
+	if [ "$(cat "/tmp/$g.rec")" != "$(printf '%s\n%s' "$b/pir/state $want" "$b/pir/state $want")" ]; then
+		echo "edge = $edge: three changes, the middle one to $off, published:"
+		cat "/tmp/$g.rec"
+		return 1
+	fi
+	stop_daemon
+}
+
+scenario_input_edge_rising() {
+	edge_only input_edge_rising rising OFF
+}
+
+scenario_input_edge_falling() {
+	edge_only input_edge_falling falling ON
+}
+
 # initial = on: the line is high from the moment iotgwd holds it (checked at
 # the first sight of the request), and with active_low the line is low.
 scenario_output_initial() {
@@ -365,6 +420,34 @@ EOF
 	else
 		echo "note: iotgwd goes on; door state: '$(retained $b/door/state)'"
 	fi
+}
+
+# A line held by another consumer at start costs that entity only: the daemon
+# stays up and serves the others. (Today it exits with status 1.)
+scenario_line_busy_serves_others() {
+	g=line_busy_serves_others b=iotgw/$g
+	sim_pull a 4 pull-up
+	hold_line "$SIM_b_CHIP" 5 1
+	until_ms 10000 line_used_by "$SIM_b_CHIP" 5 gpioset ||
+		{ echo "gpioset did not take line 5: $(line_info "$SIM_b_CHIP" 5)"; return 1; }
+	{ gateway $g; cat <<EOF
+
+[input door]
+chip = $SIM_a_CHIP
+line = GPIO4
+
+[output siren]
+chip = $SIM_b_CHIP
+line = 5
+EOF
+	} >/tmp/$g.conf
+	start_daemon $g
+	wait_log "is in use by \"gpioset\"" || return 1
+	wait_state $b/door/state ON || return 1
+	alive "$DAEMON_PID" || { echo "iotgwd exited"; return 1; }
+	sim_pull a 4 pull-down
+	wait_state $b/door/state OFF || return 1
+	stop_daemon
 }
 
 # The BME280's registers in i2c-stub: chip id, the calibration words of the
