@@ -405,8 +405,10 @@ static int sim_client_on_io(sd_event_source *s, int fd, uint32_t revents, void *
         if (r < 0)
                 goto gone;
 
-        /* Replies drained: take up the commands that were left waiting. */
-        if (c->paused && c->out_len == 0) {
+        /* Replies drained: take up the commands that were left waiting. Until they
+         * are all done or the socket is full: paused with nothing left to send, no
+         * event would ever wake the client again. */
+        while (c->paused && c->out_len == 0) {
                 c->paused = false;
                 sim_client_process(c);
                 r = sim_client_flush(c);
