@@ -17,6 +17,7 @@
 
 #include "hal-backend.h"
 #include "hal.h"
+#include "log.h"
 #include "macro.h"
 #include "sim.h"
 
@@ -490,7 +491,7 @@ START_TEST(test_bad_commands) {
         command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
         command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
                 "sensor NAME QUANTITY VALUE; fail NAME on|off; help; fail CHIP LINE on|off; "
-                "power NAME off|on");
+                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE");
 
         /* 255 characters and the newline fit the 256-byte line buffer ... */
         memset(big, 'x', 255);
@@ -1253,6 +1254,152 @@ START_TEST(test_idle_clients) {
 }
 END_TEST
 
+static struct hal_input *request_biased(struct ctx *c, const char *line, enum hal_bias bias,
+                                        struct recorder *rec) {
+        struct hal_input_config ic = { .name = "contact", .chip = "gpiochip0", .line = line,
+                                       .bias = bias };
+        struct hal_input *in = NULL;
+
+        ck_assert_int_eq(hal_input_request(c->hal, &ic, on_change, rec, &in), 0);
+        return in;
+}
+
+START_TEST(test_sim_bias) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "contact", .chip = "gpiochip0", .line = "21",
+                                       .bias = HAL_BIAS_PULL_UP };
+        struct hal_input *up, *down, *floating;
+
+        /* As on the kernel, the pull applies at request: an unconnected input with a
+         * pull-up reads high. */
+        ctx_open(&c, "sim.sock");
+        up = request_biased(&c, "20", HAL_BIAS_PULL_UP, &rec);
+        down = request_biased(&c, "21", HAL_BIAS_PULL_DOWN, &rec);
+        floating = request_biased(&c, "22", HAL_BIAS_AS_IS, &rec);
+        client_connect(&c, &cl);
+        ck_assert(hal_input_value(up));
+        ck_assert(!hal_input_value(down));
+        ck_assert(!hal_input_value(floating));
+        command(&c, &cl, "get gpiochip0 20", "1");
+        command(&c, &cl, "get gpiochip0 21", "0");
+
+        /* A new pull moves a line nothing drives, without a report. */
+        ck_assert_int_eq(hal_input_reconfigure(down, &ic), 0);
+        ck_assert(hal_input_value(down));
+        command(&c, &cl, "get gpiochip0 21", "1");
+        ck_assert_uint_eq(rec.n, 0);
+
+        /* Once the wire drives a line, the pull no longer decides its level. */
+        command(&c, &cl, "set gpiochip0 20 0", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(!hal_input_value(up));
+        ic.line = "20";
+        ic.bias = HAL_BIAS_PULL_UP;
+        ck_assert_int_eq(hal_input_reconfigure(up, &ic), 0);
+        ck_assert(!hal_input_value(up));
+        command(&c, &cl, "get gpiochip0 20", "0");
+        ck_assert_uint_eq(rec.n, 1);
+
+        client_close(&cl);
+        hal_input_free(up);
+        hal_input_free(down);
+        hal_input_free(floating);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_sim_same_line_twice) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "alias", .chip = "gpiochip0", .line = "GPIO17" };
+        struct hal_output_config oc = { .name = "alias", .chip = "/dev/gpiochip0", .line = "17" };
+        struct hal_input *in, *again = NULL;
+        struct hal_output *out = NULL;
+
+        /* One line, whether named by offset or by name, on a chip named by name or
+         * path: the kernel refuses the second request. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), -EBUSY);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), -EBUSY);
+        ck_assert_ptr_null(again);
+        ck_assert_ptr_null(out);
+
+        /* The control socket knows the line under either name, too. */
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 GPIO17 1", "ok");
+        run_until_count(&c, &rec, 1);
+        command(&c, &cl, "get /dev/gpiochip0 17", "1");
+
+        /* Names that only look alike are other lines. */
+        ic.line = "GPIO017";
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), 0);
+        again = hal_input_free(again);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_sim_hold) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "door", .chip = "gpiochip0", .line = "4" };
+        struct hal_input *in = NULL;
+        char path[] = "/tmp/test-hal-sim-log.XXXXXX", text[1024];
+        int fd, saved;
+        ssize_t n;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        command(&c, &cl, "hold gpiochip0 GPIO4 otherprog", "ok");
+        command(&c, &cl, "hold gpiochip0 4 third", "error: line gpiochip0 4 is in use");
+        command(&c, &cl, "set gpiochip0 4 1", "error: no input gpiochip0 4");
+        command(&c, &cl, "get gpiochip0 4", "0");
+
+        /* The busy message names the consumer that holds the line. */
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        saved = dup(STDERR_FILENO);
+        ck_assert_int_ge(saved, 0);
+        ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        log_open();
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), -EBUSY);
+        ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        close(saved);
+        log_open();
+        n = pread(fd, text, sizeof(text) - 1, 0);
+        ck_assert_int_gt(n, 0);
+        text[n] = '\0';
+        close(fd);
+        unlink(path);
+        ck_assert_msg(strstr(text, "door: GPIO line 4 of chip gpiochip0 is in use by \"otherprog\""),
+                      "logged: %s", text);
+        ck_assert_ptr_null(in);
+
+        /* Released, the line is the daemon's to take; the daemon's own lines are not
+         * the control socket's to release. */
+        command(&c, &cl, "release gpiochip0 4", "ok");
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), 0);
+        command(&c, &cl, "release gpiochip0 GPIO4", "error: line gpiochip0 GPIO4 is the daemon's");
+        command(&c, &cl, "release gpiochip0 9", "error: no line gpiochip0 9");
+        command(&c, &cl, "hold gpiochip0 9", "error: usage: hold CHIP LINE CONSUMER");
+        command(&c, &cl, "release gpiochip0", "error: usage: release CHIP LINE");
+
+        /* A hold still in place when the board goes away is freed with it. */
+        command(&c, &cl, "hold gpiochip1 2 otherprog", "ok");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1284,6 +1431,9 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_socket_mode);
         tcase_add_test(tc, test_socket_peer_refused);
         tcase_add_test(tc, test_idle_clients);
+        tcase_add_test(tc, test_sim_bias);
+        tcase_add_test(tc, test_sim_same_line_twice);
+        tcase_add_test(tc, test_sim_hold);
         suite_add_tcase(s, tc);
         return s;
 }
