@@ -298,12 +298,15 @@ static int gpiod_reconfigure(struct hal_line *l, struct gpiod_line_settings *set
 }
 
 static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
-                                           int *ret_fd, bool *ret_kernel_debounce) {
+                                           int *ret_fd, bool *ret_new_fd,
+                                           bool *ret_kernel_debounce) {
         _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
         bool kernel_debounce;
         int r;
 
+        /* In place: the request and its fd stay. */
         *ret_fd = gpiod_line_request_get_fd(l->request);
+        *ret_new_fd = false;
         if (!l->buffer)
                 return -EINVAL;         /* an output */
 

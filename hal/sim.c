@@ -234,8 +234,9 @@ static void sim_line_release(struct hal_line *l) {
 /* In place, like the kernel's set-config: the line stays requested and keeps its
  * physical level; only how the daemon sees it changes. */
 static int sim_line_reconfigure_input(struct hal_line *l, const struct hal_input_config *config,
-                                      int *ret_fd, bool *ret_kernel_debounce) {
+                                      int *ret_fd, bool *ret_new_fd, bool *ret_kernel_debounce) {
         *ret_fd = l->event_fd[0];
+        *ret_new_fd = false;
         if (l->output)
                 return -EINVAL;
         if (config->bias < HAL_BIAS_AS_IS || config->bias > HAL_BIAS_PULL_DOWN)

@@ -1400,6 +1400,147 @@ START_TEST(test_sim_hold) {
 }
 END_TEST
 
+/* ---- a backend that replaces the event fd, as libgpiod v1 does ---- */
+
+/* libgpiod v1 cannot change an event request and requests the line again: the old
+ * fd is closed and the new one usually gets its number. This backend always gives
+ * the new pipe the old number, the case a check of the number alone would miss. */
+struct refd_line {
+        int fds[2];
+        bool active_low;
+        bool level;
+};
+
+static struct refd_line *refd_line;
+
+static struct refd_line *refd(struct hal_line *l) {
+        return (struct refd_line *) l;
+}
+
+static int refd_init(sd_event *event, const struct hal_options *options, void **ret_state) {
+        *ret_state = NULL;
+        return 0;
+}
+
+static void refd_done(void *state) {
+}
+
+static int refd_request_input(void *state, const struct hal_input_config *config,
+                              struct hal_line **ret, int *ret_fd, bool *ret_kernel_debounce) {
+        struct refd_line *l = calloc(1, sizeof(*l));
+
+        ck_assert_ptr_nonnull(l);
+        ck_assert_int_eq(pipe2(l->fds, O_CLOEXEC | O_NONBLOCK), 0);
+        l->active_low = config->active_low;
+        refd_line = l;
+        *ret = (struct hal_line *) l;
+        *ret_fd = l->fds[0];
+        *ret_kernel_debounce = false;
+        return 0;
+}
+
+static int refd_read_events(struct hal_line *line, struct hal_raw_event *events, size_t n) {
+        ssize_t k = read(refd(line)->fds[0], events, n * sizeof(*events));
+
+        if (k < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        return (int) ((size_t) k / sizeof(*events));
+}
+
+static int refd_get(struct hal_line *line) {
+        return refd(line)->level != refd(line)->active_low;
+}
+
+static void refd_release(struct hal_line *line) {
+        struct refd_line *l = refd(line);
+
+        close(l->fds[0]);
+        close(l->fds[1]);
+        if (refd_line == l)
+                refd_line = NULL;
+        free(l);
+}
+
+static int refd_reconfigure_input(struct hal_line *line, const struct hal_input_config *config,
+                                  int *ret_fd, bool *ret_new_fd, bool *ret_kernel_debounce) {
+        struct refd_line *l = refd(line);
+        int old = l->fds[0], fds[2];
+
+        close(l->fds[0]);
+        close(l->fds[1]);
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+        if (fds[0] != old) {
+                ck_assert_int_eq(dup3(fds[0], old, O_CLOEXEC), old);
+                close(fds[0]);
+                ck_assert_int_eq(fcntl(old, F_SETFL, O_NONBLOCK), 0);
+        }
+        l->fds[0] = old;
+        l->fds[1] = fds[1];
+        l->active_low = config->active_low;
+        *ret_fd = old;
+        *ret_new_fd = true;
+        *ret_kernel_debounce = false;
+        return 0;
+}
+
+static const struct hal_backend_ops refd_ops = {
+        .name = "refd",
+        .init = refd_init,
+        .done = refd_done,
+        .line_request_input = refd_request_input,
+        .line_read_events = refd_read_events,
+        .line_get = refd_get,
+        .line_release = refd_release,
+        .line_reconfigure_input = refd_reconfigure_input,
+};
+
+static void refd_edge(bool level) {
+        struct hal_raw_event ev;
+
+        memset(&ev, 0, sizeof(ev));
+        refd_line->level = level;
+        ev.value = level != refd_line->active_low;
+        ev.timestamp_ns = now_usec(CLOCK_MONOTONIC) * NSEC_PER_USEC;
+        ck_assert_int_eq(write(refd_line->fds[1], &ev, sizeof(ev)), (ssize_t) sizeof(ev));
+}
+
+START_TEST(test_reconfigure_new_fd) {
+        struct hal_options o = { .backend = "refd" };
+        struct hal_input_config ic = { .name = "button", .chip = "c", .line = "1" };
+        struct recorder rec = {};
+        struct hal_input *in = NULL;
+        struct ctx c = {};
+
+        ck_assert_int_eq(sd_event_new(&c.event), 0);
+        ck_assert_int_eq(hal_new_with_backend(c.event, &refd_ops, &o, &c.hal), 0);
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), 0);
+        refd_edge(true);
+        run_until_count(&c, &rec, 1);
+        ck_assert(rec.values[0]);
+
+        /* The new fd under the old number is watched: its edges arrive. */
+        ic.active_low = true;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        refd_edge(false);
+        run_until_count(&c, &rec, 2);
+        ck_assert(rec.values[1]);
+
+        /* Twice over, and with a debounce window too. */
+        ic.active_low = false;
+        ic.debounce_usec = 10 * USEC_PER_MSEC;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        refd_edge(true);
+        run_until_count(&c, &rec, 3);
+        ck_assert(rec.values[2]);
+
+        hal_input_free(in);
+        c.hal = hal_free(c.hal);
+        c.event = sd_event_unref(c.event);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1434,6 +1575,7 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_sim_bias);
         tcase_add_test(tc, test_sim_same_line_twice);
         tcase_add_test(tc, test_sim_hold);
+        tcase_add_test(tc, test_reconfigure_new_fd);
         suite_add_tcase(s, tc);
         return s;
 }
