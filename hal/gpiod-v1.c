@@ -231,10 +231,12 @@ static int gpiod_rerequest_input(struct hal_line *l, int flags) {
 }
 
 static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
-                                           int *ret_fd, bool *ret_kernel_debounce) {
+                                           int *ret_fd, bool *ret_new_fd,
+                                           bool *ret_kernel_debounce) {
         int flags = gpiod_input_flags(config), old = l->flags, r, k;
 
         *ret_fd = l->fd;
+        *ret_new_fd = false;
         *ret_kernel_debounce = false;
         if (l->fd < 0)
                 return -ENODEV;         /* an input that was lost earlier, or an output */
@@ -243,6 +245,9 @@ static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_
         if (flags == old)
                 return 0;
 
+        /* From here on the old fd is gone, whatever happens; the new one will often
+         * get its number. */
+        *ret_new_fd = true;
         r = gpiod_rerequest_input(l, flags);
         if (r < 0) {
                 k = gpiod_rerequest_input(l, old);

@@ -27,6 +27,10 @@ struct hal_line {
         unsigned long last_seqno;                       /* 0: no event yet */
         char *entity;
         struct log_ratelimit lost_ratelimit;
+        /* inputs: the settings in force, to go back to if a two-step change fails */
+        enum hal_bias bias;
+        bool active_low;
+        uint64_t debounce_usec;
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
@@ -262,6 +266,9 @@ static int gpiod_line_request_input_op(void *state, const struct hal_input_confi
                           /* input= */ true, &l);
         if (r < 0)
                 return r;
+        l->bias = config->bias;
+        l->active_low = config->active_low;
+        l->debounce_usec = config->debounce_usec;
 
         *ret_fd = gpiod_line_request_get_fd(l->request);
         *ret_kernel_debounce = kernel_debounce;
@@ -297,23 +304,60 @@ static int gpiod_reconfigure(struct hal_line *l, struct gpiod_line_settings *set
         return 0;
 }
 
-static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
-                                           int *ret_fd, bool *ret_kernel_debounce) {
+static int gpiod_reconfigure_input(struct hal_line *l, const struct hal_input_config *config,
+                                   bool *ret_kernel_debounce) {
         _cleanup_(gpiod_line_settings_freep) struct gpiod_line_settings *settings = NULL;
+        int r;
+
+        r = gpiod_input_settings(config, &settings, ret_kernel_debounce);
+        if (r < 0)
+                return r;
+        return gpiod_reconfigure(l, settings);
+}
+
+static int gpiod_line_reconfigure_input_op(struct hal_line *l, const struct hal_input_config *config,
+                                           int *ret_fd, bool *ret_new_fd,
+                                           bool *ret_kernel_debounce) {
         bool kernel_debounce;
         int r;
 
+        /* In place: the request and its fd stay. */
         *ret_fd = gpiod_line_request_get_fd(l->request);
+        *ret_new_fd = false;
         if (!l->buffer)
                 return -EINVAL;         /* an output */
 
-        r = gpiod_input_settings(config, &settings, &kernel_debounce);
-        if (r < 0)
-                return r;
-        r = gpiod_reconfigure(l, settings);
-        if (r < 0)
-                return r;
+        /* The kernel's debouncer keeps the level it had: a new pull that moves the
+         * line would show in the value only after the period, as an edge. Without
+         * debounce first, the line settles at once under the new pull; enabling
+         * debounce then starts from the level the line has. */
+        if (config->bias != l->bias && config->debounce_usec > 0) {
+                struct hal_input_config step = *config;
 
+                step.debounce_usec = 0;
+                r = gpiod_reconfigure_input(l, &step, &kernel_debounce);
+                if (r < 0)
+                        return r;
+        }
+
+        r = gpiod_reconfigure_input(l, config, &kernel_debounce);
+        if (r < 0) {
+                struct hal_input_config old = *config;
+                int k;
+
+                old.bias = l->bias;
+                old.active_low = l->active_low;
+                old.debounce_usec = l->debounce_usec;
+                k = gpiod_reconfigure_input(l, &old, &kernel_debounce);
+                if (k < 0)
+                        log_entity_full(LOG_ERR, k, l->entity, NULL,
+                                        "%s: cannot restore the GPIO line's settings: %m", l->entity);
+                return r;
+        }
+
+        l->bias = config->bias;
+        l->active_low = config->active_low;
+        l->debounce_usec = config->debounce_usec;
         *ret_kernel_debounce = kernel_debounce;
         return 0;
 }

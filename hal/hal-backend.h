@@ -39,14 +39,15 @@ struct hal_backend_ops {
         int (*line_set)(struct hal_line *line, bool value);
         void (*line_release)(struct hal_line *line);
         /* Change the settings of a held line without giving it up to anyone else.
-         * Inputs: bias, active_low and debounce (edges are always both); *ret_fd is
-         * always set to the line's event fd from now on, on failure too (it may be a new
-         * one; -EBADF if the line was lost), *ret_kernel_debounce as for
-         * line_request_input. Outputs: active_low, driving
+         * Inputs: bias, active_low and debounce (edges are always both). When the
+         * backend had to replace the line's event fd (libgpiod v1 requests the line
+         * again), *ret_new_fd is set, on failure too, and *ret_fd is the new fd, or
+         * -EBADF if the line was lost; the new fd may have the old one's number.
+         * *ret_kernel_debounce as for line_request_input. Outputs: active_low, driving
          * the logical `value` under it. On failure -errno and the line keeps its old
          * settings (and, for outputs, its level). */
         int (*line_reconfigure_input)(struct hal_line *line, const struct hal_input_config *config,
-                                      int *ret_fd, bool *ret_kernel_debounce);
+                                      int *ret_fd, bool *ret_new_fd, bool *ret_kernel_debounce);
         int (*line_reconfigure_output)(struct hal_line *line, const struct hal_output_config *config,
                                        bool value);
 
@@ -61,6 +62,9 @@ struct hal_backend_ops {
 
 extern const struct hal_backend_ops hal_backend_sim;
 
+/* hal_new() with the backend given (tests bring backends of their own). */
+int hal_new_with_backend(sd_event *event, const struct hal_backend_ops *ops,
+                         const struct hal_options *options, struct hal **ret);
 /* For tests: the accuracy of the input's debounce timer in hal.c (0 without one). */
 uint64_t hal_input_timer_accuracy(const struct hal_input *input);
 #if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)

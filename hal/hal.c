@@ -89,9 +89,7 @@ static int hal_find_backend(const char *name, const struct hal_backend_ops **ret
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hal *, hal_free);
 
 int hal_new(sd_event *event, const struct hal_options *options, struct hal **ret) {
-        _cleanup_(hal_freep) struct hal *hal = NULL;
         const struct hal_backend_ops *ops;
-        struct hal_gpio *g;
         int r;
 
         if (!event || !options || !ret)
@@ -100,6 +98,17 @@ int hal_new(sd_event *event, const struct hal_options *options, struct hal **ret
         r = hal_find_backend(options->backend ?: "gpiod", &ops);
         if (r < 0)
                 return r;
+        return hal_new_with_backend(event, ops, options, ret);
+}
+
+int hal_new_with_backend(sd_event *event, const struct hal_backend_ops *ops,
+                         const struct hal_options *options, struct hal **ret) {
+        _cleanup_(hal_freep) struct hal *hal = NULL;
+        struct hal_gpio *g;
+        int r;
+
+        if (!event || !ops || !options || !ret)
+                return -EINVAL;
 
         g = calloc(1, sizeof(*g));
         if (!g)
@@ -364,22 +373,23 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
         return 0;
 }
 
-/* After a failed reconfiguration the line may have a new event fd (v1 requested it
- * again with the old settings), or none when even that failed. */
-static void hal_input_follow_fd(struct hal_input *input, int fd) {
+/* Watches the line's new event fd. The old source goes first: the new fd may have
+ * the old one's number, and removing the old source afterwards would take the new
+ * fd out of the loop's epoll set. Logs, since the caller may be reverting already. */
+static int hal_input_rewatch(struct hal_input *input, int fd) {
         int r = -EBADF;
 
-        if (fd == input->fd)
-                return;
-        if (fd >= 0)
-                r = sd_event_source_set_io_fd(input->io_source, fd);
-        if (r < 0) {
-                log_entity_full(LOG_ERR, r, input->name, NULL,
-                                "%s: the GPIO line is no longer requested: %m; no longer watching it",
-                                input->name);
-                (void) sd_event_source_set_enabled(input->io_source, SD_EVENT_OFF);
-        }
+        input->io_source = sd_event_source_disable_unref(input->io_source);
         input->fd = fd;
+        if (fd >= 0)
+                r = sd_event_add_io(input->owner->hal.event, &input->io_source, fd, EPOLLIN,
+                                    hal_input_on_io, input);
+        if (r < 0)
+                return log_entity_full(LOG_ERR, r, input->name, NULL,
+                                       "%s: cannot watch the GPIO line after changing its settings: %m; "
+                                       "no longer watching it", input->name);
+        (void) sd_event_source_set_description(input->io_source, input->name);
+        return 0;
 }
 
 static bool hal_input_config_valid(const struct hal_input_config *config) {
@@ -388,15 +398,17 @@ static bool hal_input_config_valid(const struct hal_input_config *config) {
 }
 
 /* The backend half of a reconfiguration: the line's new settings and its value under
- * them. If the value cannot be read, the old settings are put back. *ret_fd is the
- * line's fd afterwards, on failure too. */
+ * them. If the value cannot be read, the old settings are put back. *ret_new_fd says
+ * whether the line has a new event fd (*ret_fd) afterwards, on failure too. */
 static int hal_input_apply(struct hal_input *input, const struct hal_input_config *config,
-                           const struct hal_input_config *old, int *ret_fd,
+                           const struct hal_input_config *old, int *ret_fd, bool *ret_new_fd,
                            bool *ret_kernel_debounce, bool *ret_value) {
         const struct hal_backend_ops *ops = input->owner->hal.ops;
+        bool new_fd = false;
         int r, v;
 
-        r = ops->line_reconfigure_input(input->line, config, ret_fd, ret_kernel_debounce);
+        r = ops->line_reconfigure_input(input->line, config, ret_fd, ret_new_fd,
+                                        ret_kernel_debounce);
         if (r < 0)
                 return r;
 
@@ -405,19 +417,20 @@ static int hal_input_apply(struct hal_input *input, const struct hal_input_confi
                 *ret_value = v > 0;
                 return 0;
         }
-        r = ops->line_reconfigure_input(input->line, old, ret_fd, ret_kernel_debounce);
+        r = ops->line_reconfigure_input(input->line, old, ret_fd, &new_fd, ret_kernel_debounce);
         if (r < 0)
                 log_entity_full(LOG_ERR, r, input->name, NULL,
                                 "%s: cannot restore the GPIO line's settings: %m", input->name);
+        *ret_new_fd = *ret_new_fd || new_fd;
         return v;
 }
 
 int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config *config) {
         const struct hal_backend_ops *ops;
         struct hal_input_config old;
-        bool kernel_debounce = false, value = false, new_timer = false;
+        bool kernel_debounce = false, value = false, new_timer = false, new_fd = false;
         uint64_t window;
-        int fd = input ? input->fd : -EBADF, r;
+        int fd = -EBADF, r;
 
         if (!input || !input->owner || !config || !config->chip || !config->line)
                 return -EINVAL;
@@ -443,29 +456,26 @@ int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config
                 new_timer = true;
         }
 
-        r = hal_input_apply(input, config, &old, &fd, &kernel_debounce, &value);
-        if (r < 0) {
-                hal_input_follow_fd(input, fd);
-                goto fail;
-        }
+        r = hal_input_apply(input, config, &old, &fd, &new_fd, &kernel_debounce, &value);
+        if (new_fd) {
+                int k = hal_input_rewatch(input, fd);
 
-        if (fd != input->fd) {
-                /* libgpiod v1 cannot change an event request in place and requests the
-                 * line again: a new fd. */
-                r = sd_event_source_set_io_fd(input->io_source, fd);
-                if (r < 0) {
-                        int k;
-
-                        k = ops->line_reconfigure_input(input->line, &old, &fd, &kernel_debounce);
-                        if (k < 0)
-                                log_entity_full(LOG_ERR, k, input->name, NULL,
+                if (k < 0 && r >= 0) {
+                        /* Unwatched under the new settings: back to the old ones. */
+                        new_fd = false;
+                        r = ops->line_reconfigure_input(input->line, &old, &fd, &new_fd,
+                                                        &kernel_debounce);
+                        if (r < 0)
+                                log_entity_full(LOG_ERR, r, input->name, NULL,
                                                 "%s: cannot restore the GPIO line's settings: %m",
                                                 input->name);
-                        hal_input_follow_fd(input, fd);
-                        goto fail;
+                        if (new_fd)
+                                (void) hal_input_rewatch(input, fd);
+                        r = k;
                 }
-                input->fd = fd;
         }
+        if (r < 0)
+                goto fail;
 
         input->edge = config->edge;
         input->bias = config->bias;

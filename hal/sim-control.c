@@ -61,7 +61,8 @@ struct sim_control {
 
 static const char sim_control_help[] =
         "commands: set CHIP LINE 0|1; get CHIP LINE; sensor NAME QUANTITY VALUE; "
-        "fail NAME on|off; help; fail CHIP LINE on|off; power NAME off|on";
+        "fail NAME on|off; help; fail CHIP LINE on|off; power NAME off|on; "
+        "hold CHIP LINE CONSUMER; release CHIP LINE";
 
 /* Splits at blanks; -E2BIG if there are more tokens than fit. */
 static int sim_control_tokenize(char *s, char **tokens, size_t max) {
@@ -191,6 +192,41 @@ static void sim_control_fail(struct sim *sim, char **t, int n, char *reply, size
         snprintf(reply, size, "ok");
 }
 
+/* hold CHIP LINE CONSUMER: another program takes the line. */
+static void sim_control_hold(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        int r;
+
+        if (n != 4) {
+                snprintf(reply, size, "error: usage: hold CHIP LINE CONSUMER");
+                return;
+        }
+        r = sim_line_hold(sim, t[1], t[2], t[3]);
+        if (r == -EBUSY)
+                snprintf(reply, size, "error: line %s %s is in use", t[1], t[2]);
+        else if (r < 0)
+                snprintf(reply, size, "error: %s", strerror(-r));
+        else
+                snprintf(reply, size, "ok");
+}
+
+static void sim_control_release(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        int r;
+
+        if (n != 3) {
+                snprintf(reply, size, "error: usage: release CHIP LINE");
+                return;
+        }
+        r = sim_line_unhold(sim, t[1], t[2]);
+        if (r == -ENOENT)
+                snprintf(reply, size, "error: no line %s %s", t[1], t[2]);
+        else if (r == -EBUSY)
+                snprintf(reply, size, "error: line %s %s is the daemon's", t[1], t[2]);
+        else if (r < 0)
+                snprintf(reply, size, "error: %s", strerror(-r));
+        else
+                snprintf(reply, size, "ok");
+}
+
 /* power NAME off|on: a brownout of the sensor's chip. */
 static void sim_control_power(struct sim *sim, char **t, int n, char *reply, size_t size) {
         struct sim_chip *chip;
@@ -253,6 +289,10 @@ int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t n
                 sim_control_fail(sim, t, n, reply, size);
         else if (streq(t[0], "power"))
                 sim_control_power(sim, t, n, reply, size);
+        else if (streq(t[0], "hold"))
+                sim_control_hold(sim, t, n, reply, size);
+        else if (streq(t[0], "release"))
+                sim_control_release(sim, t, n, reply, size);
         else if (streq(t[0], "help") && n == 1)
                 snprintf(reply, size, "%s", sim_control_help);
         else
@@ -405,8 +445,10 @@ static int sim_client_on_io(sd_event_source *s, int fd, uint32_t revents, void *
         if (r < 0)
                 goto gone;
 
-        /* Replies drained: take up the commands that were left waiting. */
-        if (c->paused && c->out_len == 0) {
+        /* Replies drained: take up the commands that were left waiting. Until they
+         * are all done or the socket is full: paused with nothing left to send, no
+         * event would ever wake the client again. */
+        while (c->paused && c->out_len == 0) {
                 c->paused = false;
                 sim_client_process(c);
                 r = sim_client_flush(c);

@@ -3,8 +3,11 @@
  * the configuration uses. An input line is a pipe: driving its level writes a raw
  * event into the pipe, so edges reach hal.c through a readable fd exactly as a
  * libgpiod line request's do. Lines model the physical level (low at first, as if
- * pulled down) and apply active_low on the way to and from the daemon. Sensors are
- * the simulated devices of sim-chips.c, one per sensor entity. */
+ * pulled down, or high with bias=pull-up, as the kernel applies the pull at request)
+ * and apply active_low on the way to and from the daemon. As on the kernel, a line is
+ * one line whether named by offset or by name (GPIO17 is offset 17 here), and the
+ * control socket can hold lines as another consumer. Sensors are the simulated
+ * devices of sim-chips.c, one per sensor entity. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,7 +28,11 @@ struct hal_line {
         struct hal_line *prev, *next;
         char *chip;
         char *line;
+        char *chip_key;                 /* chip and line as the kernel would resolve them */
+        char *line_key;
         char *entity;
+        char *consumer;                 /* held by someone else (control socket); NULL: us */
+        bool driven;                    /* a test's wire sets the level; else the pull does */
         bool output;
         bool active_low;
         enum hal_bias bias;
@@ -49,9 +56,31 @@ struct sim {
         unsigned drift_seed;
 };
 
+/* One chip under its name and its /dev path; one line under "GPIO<N>" and offset N
+ * (the Raspberry Pi's naming, which the demo and the tests use). */
+static const char *sim_chip_key(const char *chip) {
+        if (strncmp(chip, "/dev/gpiochip", 13) == 0)
+                return chip + 5;
+        return chip;
+}
+
+static const char *sim_line_key(const char *line) {
+        const char *digits = line + 4;
+        size_t n;
+
+        if (strncmp(line, "GPIO", 4) != 0)
+                return line;
+        n = strspn(digits, "0123456789");
+        if (n == 0 || n > 5 || digits[n] != '\0' || (digits[0] == '0' && n > 1))
+                return line;
+        return digits;
+}
+
 static struct hal_line *sim_line_find(struct sim *sim, const char *chip, const char *line) {
+        const char *ck = sim_chip_key(chip), *lk = sim_line_key(line);
+
         for (struct hal_line *l = sim->lines; l; l = l->next)
-                if (streq(l->chip, chip) && streq(l->line, line))
+                if (streq(l->chip_key, ck) && streq(l->line_key, lk))
                         return l;
         return NULL;
 }
@@ -71,13 +100,18 @@ static void sim_line_free(struct hal_line *l) {
         safe_close(l->event_fd[1]);
         free(l->chip);
         free(l->line);
+        free(l->chip_key);
+        free(l->line_key);
         free(l->entity);
+        free(l->consumer);
         free(l);
 }
 
 static void sim_line_freep(struct hal_line **l) {
         sim_line_free(*l);
 }
+
+static int sim_line_write_level(struct hal_line *l, bool level, uint64_t now_usec);
 
 /* A new line, linked into the board. Like the kernel, one requester per line. */
 static int sim_line_new(struct sim *sim, const char *entity, const char *chip,
@@ -92,6 +126,10 @@ static int sim_line_new(struct sim *sim, const char *entity, const char *chip,
                 entity = line;
 
         other = sim_line_find(sim, chip, line);
+        if (other && other->consumer)
+                return log_entity_full(LOG_ERR, EBUSY, entity, NULL,
+                                       "%s: GPIO line %s of chip %s is in use by \"%s\"",
+                                       entity, line, chip, other->consumer);
         if (other)
                 return log_entity_full(LOG_ERR, EBUSY, entity, NULL,
                                        "%s: GPIO line %s of chip %s is in use by \"%s\" (%s)",
@@ -103,8 +141,10 @@ static int sim_line_new(struct sim *sim, const char *entity, const char *chip,
         l->event_fd[0] = l->event_fd[1] = -EBADF;
         l->chip = strdup(chip);
         l->line = strdup(line);
+        l->chip_key = strdup(sim_chip_key(chip));
+        l->line_key = strdup(sim_line_key(line));
         l->entity = strdup(entity);
-        if (!l->chip || !l->line || !l->entity)
+        if (!l->chip || !l->line || !l->chip_key || !l->line_key || !l->entity)
                 return -ENOMEM;
         l->output = output;
         l->active_low = active_low;
@@ -129,7 +169,9 @@ static int sim_line_request_input(void *state, const struct hal_input_config *co
                          /* output= */ false, config->active_low, &l);
         if (r < 0)
                 return r;
+        /* The pull is applied with the request; nothing drives the line yet. */
         l->bias = config->bias;
+        l->level = config->bias == HAL_BIAS_PULL_UP;
 
         /* Non-blocking at both ends: the board never waits for the daemon, and
          * hal.c reads until the pipe is empty. */
@@ -192,8 +234,9 @@ static void sim_line_release(struct hal_line *l) {
 /* In place, like the kernel's set-config: the line stays requested and keeps its
  * physical level; only how the daemon sees it changes. */
 static int sim_line_reconfigure_input(struct hal_line *l, const struct hal_input_config *config,
-                                      int *ret_fd, bool *ret_kernel_debounce) {
+                                      int *ret_fd, bool *ret_new_fd, bool *ret_kernel_debounce) {
         *ret_fd = l->event_fd[0];
+        *ret_new_fd = false;
         if (l->output)
                 return -EINVAL;
         if (config->bias < HAL_BIAS_AS_IS || config->bias > HAL_BIAS_PULL_DOWN)
@@ -204,6 +247,15 @@ static int sim_line_reconfigure_input(struct hal_line *l, const struct hal_input
         l->active_low = config->active_low;
         l->bias = config->bias;
         *ret_kernel_debounce = false;
+
+        /* A line nothing drives follows its new pull, with an edge like any other;
+         * without a pull it floats where it was. */
+        if (!l->driven && (config->bias == HAL_BIAS_PULL_UP || config->bias == HAL_BIAS_PULL_DOWN)) {
+                uint64_t now = 0;
+
+                (void) sd_event_now(l->sim->event, CLOCK_MONOTONIC, &now);
+                (void) sim_line_write_level(l, config->bias == HAL_BIAS_PULL_UP, now);
+        }
         return 0;
 }
 
@@ -232,12 +284,50 @@ int sim_line_refuse_config(struct sim *sim, const char *chip, const char *line, 
 int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
                     uint64_t now_usec) {
         struct hal_line *l;
+
+        l = sim_line_find(sim, chip, line);
+        if (!l || l->output || l->consumer)
+                return -ENOENT;
+        l->driven = true;
+        return sim_line_write_level(l, level, now_usec);
+}
+
+int sim_line_hold(struct sim *sim, const char *chip, const char *line, const char *consumer) {
+        struct hal_line *l;
+        int r;
+
+        if (!consumer || !*consumer)
+                return -EINVAL;
+        if (sim_line_find(sim, chip, line))
+                return -EBUSY;
+        r = sim_line_new(sim, consumer, chip, line, /* output= */ false, false, &l);
+        if (r < 0)
+                return r;
+        l->consumer = strdup(consumer);
+        if (!l->consumer) {
+                sim_line_free(l);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int sim_line_unhold(struct sim *sim, const char *chip, const char *line) {
+        struct hal_line *l;
+
+        l = sim_line_find(sim, chip, line);
+        if (!l)
+                return -ENOENT;
+        if (!l->consumer)
+                return -EBUSY;          /* the daemon's own: only it may release it */
+        sim_line_free(l);
+        return 0;
+}
+
+/* The physical level of an input changes: one raw event into its pipe. */
+static int sim_line_write_level(struct hal_line *l, bool level, uint64_t now_usec) {
         struct hal_raw_event ev;
         ssize_t k;
 
-        l = sim_line_find(sim, chip, line);
-        if (!l || l->output)
-                return -ENOENT;
         if (l->level == level)
                 return 0;
 

@@ -19,6 +19,12 @@ int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool le
                     uint64_t now_usec);
 /** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
 int sim_line_level(struct sim *sim, const char *chip, const char *line);
+/** Holds a line as `consumer`, as another program would: the daemon's requests of it
+ * fail with -EBUSY naming that consumer. -EBUSY if the line is held already. */
+int sim_line_hold(struct sim *sim, const char *chip, const char *line, const char *consumer);
+/** Releases a line held with sim_line_hold(). -ENOENT if none is held; -EBUSY if it
+ * is the daemon's own. */
+int sim_line_unhold(struct sim *sim, const char *chip, const char *line);
 /** While `refuse` is set, changing the settings of the requested line fails with
  * -EIO (and the line keeps its old ones), as a chip that cannot apply a pull would.
  * -ENOENT if no such line is requested. */

@@ -17,6 +17,7 @@
 
 #include "hal-backend.h"
 #include "hal.h"
+#include "log.h"
 #include "macro.h"
 #include "sim.h"
 
@@ -490,7 +491,7 @@ START_TEST(test_bad_commands) {
         command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
         command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
                 "sensor NAME QUANTITY VALUE; fail NAME on|off; help; fail CHIP LINE on|off; "
-                "power NAME off|on");
+                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE");
 
         /* 255 characters and the newline fit the 256-byte line buffer ... */
         memset(big, 'x', 255);
@@ -1253,6 +1254,293 @@ START_TEST(test_idle_clients) {
 }
 END_TEST
 
+static struct hal_input *request_biased(struct ctx *c, const char *line, enum hal_bias bias,
+                                        struct recorder *rec) {
+        struct hal_input_config ic = { .name = "contact", .chip = "gpiochip0", .line = line,
+                                       .bias = bias };
+        struct hal_input *in = NULL;
+
+        ck_assert_int_eq(hal_input_request(c->hal, &ic, on_change, rec, &in), 0);
+        return in;
+}
+
+START_TEST(test_sim_bias) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "contact", .chip = "gpiochip0", .line = "21",
+                                       .bias = HAL_BIAS_PULL_UP };
+        struct hal_input *up, *down, *floating;
+
+        /* As on the kernel, the pull applies at request: an unconnected input with a
+         * pull-up reads high. */
+        ctx_open(&c, "sim.sock");
+        up = request_biased(&c, "20", HAL_BIAS_PULL_UP, &rec);
+        down = request_biased(&c, "21", HAL_BIAS_PULL_DOWN, &rec);
+        floating = request_biased(&c, "22", HAL_BIAS_AS_IS, &rec);
+        client_connect(&c, &cl);
+        ck_assert(hal_input_value(up));
+        ck_assert(!hal_input_value(down));
+        ck_assert(!hal_input_value(floating));
+        command(&c, &cl, "get gpiochip0 20", "1");
+        command(&c, &cl, "get gpiochip0 21", "0");
+
+        /* A new pull moves a line nothing drives, without a report. */
+        ck_assert_int_eq(hal_input_reconfigure(down, &ic), 0);
+        ck_assert(hal_input_value(down));
+        command(&c, &cl, "get gpiochip0 21", "1");
+        ck_assert_uint_eq(rec.n, 0);
+
+        /* Once the wire drives a line, the pull no longer decides its level. */
+        command(&c, &cl, "set gpiochip0 20 0", "ok");
+        run_until_count(&c, &rec, 1);
+        ck_assert(!hal_input_value(up));
+        ic.line = "20";
+        ic.bias = HAL_BIAS_PULL_UP;
+        ck_assert_int_eq(hal_input_reconfigure(up, &ic), 0);
+        ck_assert(!hal_input_value(up));
+        command(&c, &cl, "get gpiochip0 20", "0");
+        ck_assert_uint_eq(rec.n, 1);
+
+        client_close(&cl);
+        hal_input_free(up);
+        hal_input_free(down);
+        hal_input_free(floating);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_sim_same_line_twice) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "alias", .chip = "gpiochip0", .line = "GPIO17" };
+        struct hal_output_config oc = { .name = "alias", .chip = "/dev/gpiochip0", .line = "17" };
+        struct hal_input *in, *again = NULL;
+        struct hal_output *out = NULL;
+
+        /* One line, whether named by offset or by name, on a chip named by name or
+         * path: the kernel refuses the second request. */
+        ctx_open(&c, "sim.sock");
+        in = request_input(&c, "17", false, HAL_EDGE_BOTH, 0, &rec);
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), -EBUSY);
+        ck_assert_int_eq(hal_output_request(c.hal, &oc, &out), -EBUSY);
+        ck_assert_ptr_null(again);
+        ck_assert_ptr_null(out);
+
+        /* The control socket knows the line under either name, too. */
+        client_connect(&c, &cl);
+        command(&c, &cl, "set gpiochip0 GPIO17 1", "ok");
+        run_until_count(&c, &rec, 1);
+        command(&c, &cl, "get /dev/gpiochip0 17", "1");
+
+        /* Names that only look alike are other lines. */
+        ic.line = "GPIO017";
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &again), 0);
+        again = hal_input_free(again);
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+START_TEST(test_sim_hold) {
+        struct ctx c;
+        struct client cl;
+        struct recorder rec = {};
+        struct hal_input_config ic = { .name = "door", .chip = "gpiochip0", .line = "4" };
+        struct hal_input *in = NULL;
+        char path[] = "/tmp/test-hal-sim-log.XXXXXX", text[1024];
+        int fd, saved;
+        ssize_t n;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        command(&c, &cl, "hold gpiochip0 GPIO4 otherprog", "ok");
+        command(&c, &cl, "hold gpiochip0 4 third", "error: line gpiochip0 4 is in use");
+        command(&c, &cl, "set gpiochip0 4 1", "error: no input gpiochip0 4");
+        command(&c, &cl, "get gpiochip0 4", "0");
+
+        /* The busy message names the consumer that holds the line. */
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        saved = dup(STDERR_FILENO);
+        ck_assert_int_ge(saved, 0);
+        ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        log_open();
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), -EBUSY);
+        ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        close(saved);
+        log_open();
+        n = pread(fd, text, sizeof(text) - 1, 0);
+        ck_assert_int_gt(n, 0);
+        text[n] = '\0';
+        close(fd);
+        unlink(path);
+        ck_assert_msg(strstr(text, "door: GPIO line 4 of chip gpiochip0 is in use by \"otherprog\""),
+                      "logged: %s", text);
+        ck_assert_ptr_null(in);
+
+        /* Released, the line is the daemon's to take; the daemon's own lines are not
+         * the control socket's to release. */
+        command(&c, &cl, "release gpiochip0 4", "ok");
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), 0);
+        command(&c, &cl, "release gpiochip0 GPIO4", "error: line gpiochip0 GPIO4 is the daemon's");
+        command(&c, &cl, "release gpiochip0 9", "error: no line gpiochip0 9");
+        command(&c, &cl, "hold gpiochip0 9", "error: usage: hold CHIP LINE CONSUMER");
+        command(&c, &cl, "release gpiochip0", "error: usage: release CHIP LINE");
+
+        /* A hold still in place when the board goes away is freed with it. */
+        command(&c, &cl, "hold gpiochip1 2 otherprog", "ok");
+
+        client_close(&cl);
+        hal_input_free(in);
+        ctx_close(&c);
+}
+END_TEST
+
+/* ---- a backend that replaces the event fd, as libgpiod v1 does ---- */
+
+/* libgpiod v1 cannot change an event request and requests the line again: the old
+ * fd is closed and the new one usually gets its number. This backend always gives
+ * the new pipe the old number, the case a check of the number alone would miss. */
+struct refd_line {
+        int fds[2];
+        bool active_low;
+        bool level;
+};
+
+static struct refd_line *refd_line;
+
+static struct refd_line *refd(struct hal_line *l) {
+        return (struct refd_line *) l;
+}
+
+static int refd_init(sd_event *event, const struct hal_options *options, void **ret_state) {
+        *ret_state = NULL;
+        return 0;
+}
+
+static void refd_done(void *state) {
+}
+
+static int refd_request_input(void *state, const struct hal_input_config *config,
+                              struct hal_line **ret, int *ret_fd, bool *ret_kernel_debounce) {
+        struct refd_line *l = calloc(1, sizeof(*l));
+
+        ck_assert_ptr_nonnull(l);
+        ck_assert_int_eq(pipe2(l->fds, O_CLOEXEC | O_NONBLOCK), 0);
+        l->active_low = config->active_low;
+        refd_line = l;
+        *ret = (struct hal_line *) l;
+        *ret_fd = l->fds[0];
+        *ret_kernel_debounce = false;
+        return 0;
+}
+
+static int refd_read_events(struct hal_line *line, struct hal_raw_event *events, size_t n) {
+        ssize_t k = read(refd(line)->fds[0], events, n * sizeof(*events));
+
+        if (k < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        return (int) ((size_t) k / sizeof(*events));
+}
+
+static int refd_get(struct hal_line *line) {
+        return refd(line)->level != refd(line)->active_low;
+}
+
+static void refd_release(struct hal_line *line) {
+        struct refd_line *l = refd(line);
+
+        close(l->fds[0]);
+        close(l->fds[1]);
+        if (refd_line == l)
+                refd_line = NULL;
+        free(l);
+}
+
+static int refd_reconfigure_input(struct hal_line *line, const struct hal_input_config *config,
+                                  int *ret_fd, bool *ret_new_fd, bool *ret_kernel_debounce) {
+        struct refd_line *l = refd(line);
+        int old = l->fds[0], fds[2];
+
+        close(l->fds[0]);
+        close(l->fds[1]);
+        ck_assert_int_eq(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+        if (fds[0] != old) {
+                ck_assert_int_eq(dup3(fds[0], old, O_CLOEXEC), old);
+                close(fds[0]);
+                ck_assert_int_eq(fcntl(old, F_SETFL, O_NONBLOCK), 0);
+        }
+        l->fds[0] = old;
+        l->fds[1] = fds[1];
+        l->active_low = config->active_low;
+        *ret_fd = old;
+        *ret_new_fd = true;
+        *ret_kernel_debounce = false;
+        return 0;
+}
+
+static const struct hal_backend_ops refd_ops = {
+        .name = "refd",
+        .init = refd_init,
+        .done = refd_done,
+        .line_request_input = refd_request_input,
+        .line_read_events = refd_read_events,
+        .line_get = refd_get,
+        .line_release = refd_release,
+        .line_reconfigure_input = refd_reconfigure_input,
+};
+
+static void refd_edge(bool level) {
+        struct hal_raw_event ev;
+
+        memset(&ev, 0, sizeof(ev));
+        refd_line->level = level;
+        ev.value = level != refd_line->active_low;
+        ev.timestamp_ns = now_usec(CLOCK_MONOTONIC) * NSEC_PER_USEC;
+        ck_assert_int_eq(write(refd_line->fds[1], &ev, sizeof(ev)), (ssize_t) sizeof(ev));
+}
+
+START_TEST(test_reconfigure_new_fd) {
+        struct hal_options o = { .backend = "refd" };
+        struct hal_input_config ic = { .name = "button", .chip = "c", .line = "1" };
+        struct recorder rec = {};
+        struct hal_input *in = NULL;
+        struct ctx c = {};
+
+        ck_assert_int_eq(sd_event_new(&c.event), 0);
+        ck_assert_int_eq(hal_new_with_backend(c.event, &refd_ops, &o, &c.hal), 0);
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, on_change, &rec, &in), 0);
+        refd_edge(true);
+        run_until_count(&c, &rec, 1);
+        ck_assert(rec.values[0]);
+
+        /* The new fd under the old number is watched: its edges arrive. */
+        ic.active_low = true;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        refd_edge(false);
+        run_until_count(&c, &rec, 2);
+        ck_assert(rec.values[1]);
+
+        /* Twice over, and with a debounce window too. */
+        ic.active_low = false;
+        ic.debounce_usec = 10 * USEC_PER_MSEC;
+        ck_assert_int_eq(hal_input_reconfigure(in, &ic), 0);
+        ck_assert(!hal_input_value(in));
+        refd_edge(true);
+        run_until_count(&c, &rec, 3);
+        ck_assert(rec.values[2]);
+
+        hal_input_free(in);
+        c.hal = hal_free(c.hal);
+        c.event = sd_event_unref(c.event);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1284,6 +1572,10 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_socket_mode);
         tcase_add_test(tc, test_socket_peer_refused);
         tcase_add_test(tc, test_idle_clients);
+        tcase_add_test(tc, test_sim_bias);
+        tcase_add_test(tc, test_sim_same_line_twice);
+        tcase_add_test(tc, test_sim_hold);
+        tcase_add_test(tc, test_reconfigure_new_fd);
         suite_add_tcase(s, tc);
         return s;
 }
