@@ -36,14 +36,14 @@ struct hal_input_config input_hal_config(const struct config_input *c) {
 
 /* One request of the line; the first failure is logged as an error, the retries that
  * fail again only at debug level. */
-static int input_request(struct input *in) {
+static int input_request(struct input *in, bool quiet) {
         const struct config_input *c = in->config;
         struct hal_input_config hc = input_hal_config(c);
         int r;
 
         r = hal_input_request(in->manager->hal, &hc, input_changed, in, &in->hal);
         if (r < 0)
-                return log_entity_full(in->retry.failures == 0 ? LOG_ERR : LOG_DEBUG, r, c->name, NULL,
+                return log_entity_full(quiet ? LOG_DEBUG : LOG_ERR, r, c->name, NULL,
                                        "input %s: cannot request line %s of chip %s (%s:%u): %m",
                                        c->name, c->line, c->chip, c->origin.file, c->origin.line);
         in->value = hal_input_value(in->hal);
@@ -55,7 +55,7 @@ static int input_retry_request(void *userdata) {
         struct input *in = userdata;
         int r;
 
-        r = input_request(in);
+        r = input_request(in, /* quiet= */ true);
         if (r < 0)
                 return r;
         log_entity_full(LOG_NOTICE, 0, in->config->name, in->state_topic,
@@ -80,17 +80,18 @@ int input_new(struct manager *m, const struct config_input *c, const char *base,
         r = topic_build(&in->state_topic, base, c->name, "state", NULL);
         if (r < 0)
                 return log_oom();
-        r = input_request(in);
+        r = input_request(in, /* quiet= */ may_wait);
         if (r < 0) {
                 if (!may_wait || r == -ENOMEM)
                         return r;
+                log_entity_full(LOG_ERR, r, c->name, NULL,
+                                "input %s: cannot request line %s of chip %s (%s:%u): %m; serving the other "
+                                "entities, retrying the line (after 1 s, then doubling up to 1 min)",
+                                c->name, c->line, c->chip, c->origin.file, c->origin.line);
                 r = line_retry_start(&in->retry, m->event, r, "input", input_retry_request, in);
                 if (r < 0)
                         return log_error_errno(r, "input %s: cannot schedule another request of its line: %m",
                                                c->name);
-                log_entity_full(LOG_WARNING, 0, c->name, NULL,
-                                "input %s: serving the other entities, retrying the line (after 1 s, then doubling up to 1 min)",
-                                c->name);
         }
         *ret = TAKE_PTR(in);
         return 0;

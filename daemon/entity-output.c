@@ -111,14 +111,14 @@ struct hal_output_config output_hal_config(const struct config_output *c) {
 
 /* One request of the line, driving `initial` from the first moment; the first failure
  * is logged as an error, retries that fail again only at debug level. */
-static int output_request(struct output *out) {
+static int output_request(struct output *out, bool quiet) {
         const struct config_output *c = out->config;
         struct hal_output_config hc = output_hal_config(c);
         int r;
 
         r = hal_output_request(out->manager->hal, &hc, &out->hal);
         if (r < 0)
-                return log_entity_full(out->retry.failures == 0 ? LOG_ERR : LOG_DEBUG, r, c->name, NULL,
+                return log_entity_full(quiet ? LOG_DEBUG : LOG_ERR, r, c->name, NULL,
                                        "output %s: cannot request line %s of chip %s (%s:%u): %m",
                                        c->name, c->line, c->chip, c->origin.file, c->origin.line);
         return 0;
@@ -129,7 +129,7 @@ static int output_retry_request(void *userdata) {
         struct output *out = userdata;
         int r;
 
-        r = output_request(out);
+        r = output_request(out, /* quiet= */ true);
         if (r < 0)
                 return r;
         log_entity_full(LOG_NOTICE, 0, out->config->name, out->state_topic,
@@ -155,15 +155,15 @@ int output_new(struct manager *m, const struct config_output *c, const char *bas
         if (r < 0)
                 r = log_oom();
         else
-                r = output_request(out);
+                r = output_request(out, /* quiet= */ may_wait);
         if (r < 0 && may_wait && r != -ENOMEM) {
+                log_entity_full(LOG_ERR, r, c->name, NULL,
+                                "output %s: cannot request line %s of chip %s (%s:%u): %m; serving the other "
+                                "entities, retrying the line (after 1 s, then doubling up to 1 min)",
+                                c->name, c->line, c->chip, c->origin.file, c->origin.line);
                 r = line_retry_start(&out->retry, m->event, r, "output", output_retry_request, out);
                 if (r < 0)
                         log_error_errno(r, "output %s: cannot schedule another request of its line: %m", c->name);
-                else
-                        log_entity_full(LOG_WARNING, 0, c->name, NULL,
-                                        "output %s: serving the other entities, retrying the line (after 1 s, then doubling up to 1 min)",
-                                c->name);
         }
         if (r < 0) {
                 output_free(out, /* shutdown= */ false);

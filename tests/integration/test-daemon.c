@@ -461,8 +461,8 @@ START_TEST(test_check_and_exit_status) {
                                            "[input x]\nchip = no-such-chip-label\nline = 1\n"
                                            "[output y]\nchip = no-such-chip-label\nline = 2\n"), 0);
         start_daemon();
-        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "input x: serving the other entities, retrying the line", WAIT_MS) == 0);
-        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "output y: serving the other entities, retrying the line", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "entities, retrying the line (after 1 s", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "output y: cannot request line 2 of chip no-such-chip-label", WAIT_MS) == 0);
         daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
         /* Nothing is claimed about a line it does not have; commands are refused. */
         ck_assert_int_eq(publish("iotgw/t1/y/set", "ON"), 0);

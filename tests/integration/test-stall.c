@@ -65,13 +65,14 @@ static const char *const BOARD_QOS0 = BOARD_WITH(0);
 static struct test_broker *broker;
 static struct stall_proxy *proxy;
 static struct daemon_proc daemon_;
-static struct test_client *observer, *flooder;
+static struct test_client *observer, *flooder, *requester;
 static char acl_path[64];
 
 static void teardown(void) {
         daemon_stop(&daemon_);
         observer = test_client_free(observer);
         flooder = test_client_free(flooder);
+        requester = test_client_free(requester);
         proxy = stall_proxy_free(proxy);
         broker = test_broker_free(broker);
         if (acl_path[0])
@@ -118,16 +119,19 @@ static void start_observer(const char *const *topics) {
  * coming. */
 START_TEST(test_stalled_link_stays_bounded) {
         static const char *const topics[] = { "iotgw/t1/status", "iotgw/t1/door/state", NULL };
+        static char big_correlation[30000];
         long base, peak = 0, limit;
         long long deadline;
         unsigned rounds = 0;
 
+        memset(big_correlation, 'c', sizeof(big_correlation) - 1);
         ck_assert_int_eq(test_broker_start(NULL, &broker), 0);
         ck_assert_int_eq(stall_proxy_start(test_broker_port(broker), &proxy), 0);
         ck_assert_int_eq(daemon_init(&daemon_, stall_proxy_port(proxy)), 0);
         ck_assert_int_eq(daemon_write_conf(&daemon_, _i == 0 ? BOARD_QOS0 : BOARD), 0);
         start_observer(topics);
         ck_assert_int_eq(test_client_new(test_broker_port(broker), &flooder), 0);
+        ck_assert_int_eq(test_client_new_with(test_broker_port(broker), NULL, true, true, &requester), 0);
 
         daemon_assert(&daemon_, daemon_start(&daemon_, WAIT_MS) == 0);
         daemon_assert(&daemon_, wait_msg("iotgw/t1/status", "online"));
@@ -139,9 +143,10 @@ START_TEST(test_stalled_link_stays_bounded) {
         /* From here, an "online" can only come from a new connection. */
         drain("iotgw/t1/status");
 
-        /* Bad commands (each answered on BASE/error) and Home Assistant birth messages
-         * (each answered by every discovery config), until the daemon gives up on the
-         * connection. */
+        /* Bad commands (each answered on BASE/error), Home Assistant birth messages, and
+         * MQTT 5 requests whose replies carry back large correlation data to a response
+         * topic of their own (so that no reply replaces another: these fill the socket
+         * even at QoS 0), until the daemon gives up on the connection. */
         deadline = now_ms() + FLOOD_MS;
         while (!daemon_log_contains(&daemon_, "treating the connection as lost") && now_ms() < deadline) {
                 long rss;
@@ -150,6 +155,13 @@ START_TEST(test_stalled_link_stays_bounded) {
                         ck_assert_int_eq(test_client_publish(flooder, "iotgw/t1/nosuch/set", "ON", 0, false), 0);
                 for (int i = 0; i < 20; i++)
                         ck_assert_int_eq(test_client_publish(flooder, "homeassistant/status", "online", 0, false), 0);
+                for (int i = 0; i < 2; i++) {
+                        char reply_topic[64];
+
+                        snprintf(reply_topic, sizeof(reply_topic), "iotgw/t1/reply/%u-%d", rounds, i);
+                        ck_assert_int_eq(test_client_request(requester, "iotgw/t1/relay/get", "", reply_topic,
+                                                             big_correlation), 0);
+                }
                 /* QoS 1, waited for: the flood goes at the pace the broker takes it. */
                 ck_assert_int_eq(test_client_publish(flooder, "flood/pace", "x", 1, false), 0);
                 daemon_notify_reset(&daemon_);

@@ -22,6 +22,7 @@ output_commands
 output_shutdown_off
 output_shutdown_keep
 line_busy
+line_busy_serves_others
 bme280_reading
 i2c_missing_device
 "
@@ -30,7 +31,6 @@ i2c_missing_device
 # (IOTGWD_VM_KNOWN_DEFECTS=1 for tests/vm/run.sh), not part of the stage.
 # shellcheck disable=SC2034 # read by init.sh
 SCENARIOS_KNOWN_DEFECTS="
-line_busy_serves_others
 "
 
 # wait_used CHIP OFFSET: until iotgwd holds the simulated line.
@@ -391,8 +391,7 @@ EOF
 	line_free "$SIM_a_CHIP" 6 || { echo "line 6 not free after iotgwd exited"; return 1; }
 }
 
-# A line held by gpioset: the error names the consumer. (Whether the daemon
-# then goes on serving its other entities is not checked here.)
+# A line held by gpioset: the error names the consumer.
 scenario_line_busy() {
 	g=line_busy b=iotgw/$g
 	hold_line "$SIM_b_CHIP" 5 1
@@ -412,18 +411,11 @@ EOF
 	start_daemon $g
 	wait_log "siren: GPIO line 5 (offset 5) of chip $SIM_b_CHIP is in use by \"gpioset\"" || return 1
 	line_used_by "$SIM_b_CHIP" 5 gpioset || { echo "gpioset lost line 5"; return 1; }
-	# Not a pass criterion: today the daemon stops here instead of serving the
-	# input; the trace (vm_trace=1) shows what it did.
-	if until_ms 5000 dead "$DAEMON_PID"; then
-		wait "$DAEMON_PID"
-		echo "note: iotgwd exited with status $?"
-	else
-		echo "note: iotgwd goes on; door state: '$(retained $b/door/state)'"
-	fi
+	stop_daemon
 }
 
 # A line held by another consumer at start costs that entity only: the daemon
-# stays up and serves the others. (Today it exits with status 1.)
+# stays up and serves the others, and takes the line once it is free.
 scenario_line_busy_serves_others() {
 	g=line_busy_serves_others b=iotgw/$g
 	sim_pull a 4 pull-up
@@ -447,6 +439,12 @@ EOF
 	alive "$DAEMON_PID" || { echo "iotgwd exited"; return 1; }
 	sim_pull a 4 pull-down
 	wait_state $b/door/state OFF || return 1
+	[ -z "$(retained $b/siren/state)" ] || { echo "a state for a line it does not hold"; return 1; }
+	kill "$HOLD_PID"
+	wait "$HOLD_PID" 2>/dev/null
+	wait_log "output siren: line 5 of chip $SIM_b_CHIP requested after" 60000 || return 1
+	wait_state $b/siren/state OFF || return 1
+	line_used_by "$SIM_b_CHIP" 5 iotgwd || { echo "line 5: $(line_info "$SIM_b_CHIP" 5)"; return 1; }
 	stop_daemon
 }
 
