@@ -184,6 +184,34 @@ START_TEST(test_reload_fails_changes_nothing) {
 }
 END_TEST
 
+/* A reload that adds an entity on a line another program holds changes nothing: the
+ * relay, ON before, stays ON and keeps answering; the log names the holder. */
+START_TEST(test_reload_line_held_elsewhere) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "OFF"));
+        ck_assert_int_eq(publish("iotgw/t1/relay/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/relay/state", "ON"));
+        sim("hold gpiochip0 9 gpioset", "ok");
+
+        ck_assert_int_eq(daemon_write_dropin(&daemon_, "10-fan.conf", "[output fan]\nchip = gpiochip0\nline = 9\n"), 0);
+        daemon_notify_reset(&daemon_);
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Reload failed, keeping the running configuration", WAIT_MS) == 0);
+        daemon_assert(&daemon_, daemon_log_contains(&daemon_, "is in use by \"gpioset\""));
+        daemon_assert(&daemon_, daemon_wait_notify(&daemon_, "READY=1", WAIT_MS) == 0);
+        sim("get gpiochip0 GPIO27", "1");
+        ck_assert_int_eq(publish("iotgw/t1/fan/set", "ON"), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/error", NULL));
+
+        /* Once the line is free, the same reload goes through. */
+        sim("release gpiochip0 9", "ok");
+        ck_assert_int_eq(daemon_signal(&daemon_, SIGHUP), 0);
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "Configuration reloaded: 2 inputs, 3 outputs, 2 sensors", WAIT_MS) == 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/fan/state", "OFF"));
+        sim("get gpiochip0 GPIO27", "1");
+}
+END_TEST
+
 /* A TLS file that cannot be loaded is rejected before anything changes; so is a
  * change of the hardware backend, which needs a restart. */
 START_TEST(test_reload_refused) {
@@ -238,6 +266,7 @@ int main(void) {
         add_case(s, "test_reload_changed_line", test_reload_changed_line);
         add_case(s, "test_reload_rename_keeps_line", test_reload_rename_keeps_line);
         add_case(s, "test_reload_fails_changes_nothing", test_reload_fails_changes_nothing);
+        add_case(s, "test_reload_line_held_elsewhere", test_reload_line_held_elsewhere);
         add_case(s, "test_reload_refused", test_reload_refused);
         add_case(s, "test_check_tls_files", test_check_tls_files);
         return run_suite(s);
