@@ -4,7 +4,6 @@
  * never stops the loop. A message only ever acts on the entity its own topic names,
  * and a reply only goes to a response topic under the configured prefix. */
 #include <stdio.h>
-#include <time.h>
 
 #include "command.h"
 #include "log.h"
@@ -33,20 +32,15 @@ static const struct entity_ref *find_entity(struct manager *m, const char *name,
         return bsearch(&k, m->refs, m->n_refs, sizeof(*m->refs), ref_compare);
 }
 
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Anyone on the broker can send commands: each cause of a log line has its own limit,
  * so a flood of one kind cannot fill the journal nor hide the others. */
-bool manager_log_allowed(struct log_ratelimit *rl, const char *what) {
+bool manager_log_allowed(struct manager *m, struct log_ratelimit *rl, const char *what) {
         unsigned suppressed = 0;
+        uint64_t now = 0;
         bool ok;
 
-        ok = log_ratelimit_test(rl, now_monotonic_usec(), &suppressed);
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        ok = log_ratelimit_test(rl, now, &suppressed);
         if (ok && suppressed > 0)
                 log_warning("%u messages about %s were not logged (too many)", suppressed, what);
         return ok;
@@ -97,7 +91,7 @@ static void reply_error(struct manager *m, const struct mqtt_message *msg, const
         m->command_errors++;
         n = quoted_topic_len(msg->topic, &cut);
         snprintf(topic, sizeof(topic), "%.*s%s", (int) n, msg->topic, cut ? "..." : "");
-        if (manager_log_allowed(&m->log_rejected, "rejected commands"))
+        if (manager_log_allowed(m, &m->log_rejected, "rejected commands"))
                 log_entity_full(LOG_WARNING, 0, NULL, topic, "rejected command on %s: %s", topic, error);
         len = format_error_json(topic, strlen(topic), error, m->buf, sizeof(m->buf));
         if (len < 0)
@@ -130,7 +124,7 @@ static void handle_set(struct manager *m, const struct entity_ref *e, const stru
         r = output_command(out, msg, err, sizeof(err));
         if (r < 0)
                 return reply_error(m, msg, err[0] ? err : "command failed");
-        if (manager_log_allowed(&m->log_accepted, "accepted commands"))
+        if (manager_log_allowed(m, &m->log_accepted, "accepted commands"))
                 log_entity_full(LOG_INFO, 0, e->name, msg->topic, "output %s: %s", e->name,
                                 hal_output_value(out->hal) ? "ON" : "OFF");
         reply_state(m, msg, e->name, hal_output_value(out->hal));
@@ -190,7 +184,7 @@ static bool retained_command_ignored(struct manager *m, const struct mqtt_messag
         m->retained_seen[m->retained_next] = h;
         m->retained_next = (m->retained_next + 1) % ELEMENTSOF(m->retained_seen);
         m->n_retained_seen = MIN(m->n_retained_seen + 1, ELEMENTSOF(m->retained_seen));
-        if (manager_log_allowed(&m->log_retained, "retained commands"))
+        if (manager_log_allowed(m, &m->log_retained, "retained commands"))
                 log_entity_full(LOG_WARNING, 0, NULL, msg->topic,
                                 "ignoring the retained command on %.*s%s; clear it with an empty retained "
                                 "message (mosquitto_pub -r -n -t '%.*s') or set retained_commands = apply-once",
@@ -208,7 +202,7 @@ void manager_handle_message(struct manager *m, const struct mqtt_message *reques
 
         if (m->topics.ha_status && streq(msg.topic, m->topics.ha_status)) {
                 if (msg.len == 6 && memcmp(msg.payload, "online", 6) == 0) {
-                        if (manager_log_allowed(&m->log_announce, "Home Assistant birth messages"))
+                        if (manager_log_allowed(m, &m->log_announce, "Home Assistant birth messages"))
                                 log_info("Home Assistant is online, announcing entities again");
                         manager_announce_soon(m);
                 }
@@ -222,7 +216,7 @@ void manager_handle_message(struct manager *m, const struct mqtt_message *reques
         if (msg.response_topic && !reply_topic(m, &msg)) {
                 /* The command itself may be fine: it runs, but no reply goes there. */
                 m->command_errors++;
-                if (manager_log_allowed(&m->log_reply_refused, "refused response topics"))
+                if (manager_log_allowed(m, &m->log_reply_refused, "refused response topics"))
                         log_entity_full(LOG_WARNING, 0, NULL, msg.topic,
                                         "not replying to %.*s: response topic '%.*s' is not under "
                                         "response_topic_prefix '%s'",

@@ -157,7 +157,7 @@ int sensor_request_read(struct sensor *s);
 /* commands.c */
 void manager_handle_message(struct manager *m, const struct mqtt_message *msg);
 /** True if a message of this cause may be logged now (and says how many were not). */
-bool manager_log_allowed(struct log_ratelimit *rl, const char *what);
+bool manager_log_allowed(struct manager *m, struct log_ratelimit *rl, const char *what);
 void manager_sort_refs(struct manager *m);
 
 /* reload.c */
