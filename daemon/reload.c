@@ -15,6 +15,13 @@
 #include "manager.h"
 #include "topic.h"
 
+/* Where an entity of the new configuration comes from, for undoing. */
+enum origin {
+        ORIGIN_NEW,               /* made for it: freed on failure */
+        ORIGIN_KEPT,              /* handed over as it was */
+        ORIGIN_RECONFIGURED,      /* handed over, its line's settings changed in place */
+};
+
 /* What the new configuration will run with, until it is switched to or dropped. */
 struct transition {
         struct manager *m;
@@ -32,7 +39,7 @@ struct transition {
         struct output **outputs;
         struct sensor **sensors;
         char **input_topics, **output_topics, **sensor_topics;  /* for handed-over ones */
-        bool *input_reconfigured, *output_reconfigured;
+        enum origin *input_origin, *output_origin, *sensor_origin;
         /* Per old entity: taken over by the new configuration. */
         bool *old_input_taken, *old_output_taken, *old_sensor_taken;
         struct entity_ref *refs;
@@ -104,8 +111,8 @@ static int transition_alloc(struct transition *t, const struct manager *m) {
         if (!NEW_ARRAY(t->inputs, c->n_inputs) || !NEW_ARRAY(t->outputs, c->n_outputs) ||
             !NEW_ARRAY(t->sensors, c->n_sensors) || !NEW_ARRAY(t->input_topics, c->n_inputs) ||
             !NEW_ARRAY(t->output_topics, c->n_outputs) || !NEW_ARRAY(t->sensor_topics, c->n_sensors) ||
-            !NEW_ARRAY(t->input_reconfigured, c->n_inputs) ||
-            !NEW_ARRAY(t->output_reconfigured, c->n_outputs) ||
+            !NEW_ARRAY(t->input_origin, c->n_inputs) || !NEW_ARRAY(t->output_origin, c->n_outputs) ||
+            !NEW_ARRAY(t->sensor_origin, c->n_sensors) ||
             !NEW_ARRAY(t->old_input_taken, m->n_inputs) || !NEW_ARRAY(t->old_output_taken, m->n_outputs) ||
             !NEW_ARRAY(t->old_sensor_taken, m->n_sensors) ||
             !NEW_ARRAY(t->refs, c->n_inputs + c->n_outputs + c->n_sensors))
@@ -128,8 +135,9 @@ static void transition_free(struct transition *t) {
         free(t->input_topics);
         free(t->output_topics);
         free(t->sensor_topics);
-        free(t->input_reconfigured);
-        free(t->output_reconfigured);
+        free(t->input_origin);
+        free(t->output_origin);
+        free(t->sensor_origin);
         free(t->old_input_taken);
         free(t->old_output_taken);
         free(t->old_sensor_taken);
@@ -138,39 +146,18 @@ static void transition_free(struct transition *t) {
         t->link = mqtt_link_free(t->link);
 }
 
-static bool input_is_old(const struct transition *t, const struct input *in) {
-        for (size_t j = 0; j < t->m->n_inputs; j++)
-                if (t->m->inputs[j] == in)
-                        return true;
-        return false;
-}
-
-static bool output_is_old(const struct transition *t, const struct output *out) {
-        for (size_t j = 0; j < t->m->n_outputs; j++)
-                if (t->m->outputs[j] == out)
-                        return true;
-        return false;
-}
-
-static bool sensor_is_old(const struct transition *t, const struct sensor *s) {
-        for (size_t j = 0; j < t->m->n_sensors; j++)
-                if (t->m->sensors[j] == s)
-                        return true;
-        return false;
-}
-
 /* Puts back what was changed in place and frees what was made new. */
 static void transition_undo(struct transition *t) {
-        for (size_t i = 0; t->inputs && i < t->n_inputs; i++) {
+        for (size_t i = 0; t->inputs && t->input_origin && i < t->n_inputs; i++) {
                 struct input *in = t->inputs[i];
 
                 if (!in)
                         continue;
-                if (!input_is_old(t, in)) {
+                if (t->input_origin[i] == ORIGIN_NEW) {
                         input_free(in);
                         continue;
                 }
-                if (t->input_reconfigured[i]) {
+                if (t->input_origin[i] == ORIGIN_RECONFIGURED) {
                         struct hal_input_config old = input_hal_config(in->config);
                         int r = hal_input_reconfigure(in->hal, &old);
 
@@ -180,16 +167,16 @@ static void transition_undo(struct transition *t) {
                                                 in->config->name, in->config->line);
                 }
         }
-        for (size_t i = 0; t->outputs && i < t->n_outputs; i++) {
+        for (size_t i = 0; t->outputs && t->output_origin && i < t->n_outputs; i++) {
                 struct output *out = t->outputs[i];
 
                 if (!out)
                         continue;
-                if (!output_is_old(t, out)) {
+                if (t->output_origin[i] == ORIGIN_NEW) {
                         output_free(out, /* shutdown= */ false);
                         continue;
                 }
-                if (t->output_reconfigured[i]) {
+                if (t->output_origin[i] == ORIGIN_RECONFIGURED) {
                         struct hal_output_config old = output_hal_config(out->config);
                         int r = hal_output_reconfigure(out->hal, &old, hal_output_value(out->hal));
 
@@ -199,8 +186,8 @@ static void transition_undo(struct transition *t) {
                                                 out->config->name, out->config->line);
                 }
         }
-        for (size_t i = 0; t->sensors && i < t->n_sensors; i++)
-                if (t->sensors[i] && !sensor_is_old(t, t->sensors[i]))
+        for (size_t i = 0; t->sensors && t->sensor_origin && i < t->n_sensors; i++)
+                if (t->sensor_origin[i] == ORIGIN_NEW)
                         sensor_free(t->sensors[i]);
 }
 
@@ -232,6 +219,7 @@ static int prepare_inputs(struct transition *t) {
                 }
 
                 t->inputs[i] = old;
+                t->input_origin[i] = ORIGIN_KEPT;
                 if (topic_build(&t->input_topics[i], t->topics.base, ci->name, "state", NULL) < 0)
                         return log_oom();
                 /* One still waiting for its line requests it with the new settings. */
@@ -243,7 +231,7 @@ static int prepare_inputs(struct transition *t) {
                                 return log_entity_full(LOG_ERR, r, ci->name, NULL,
                                                        "input %s: cannot change the settings of line %s of chip %s (%s:%u): %m",
                                                        ci->name, ci->line, ci->chip, ci->origin.file, ci->origin.line);
-                        t->input_reconfigured[i] = true;
+                        t->input_origin[i] = ORIGIN_RECONFIGURED;
                 }
         }
         return 0;
@@ -273,6 +261,7 @@ static int prepare_outputs(struct transition *t) {
                 }
 
                 t->outputs[i] = old;
+                t->output_origin[i] = ORIGIN_KEPT;
                 if (topic_build(&t->output_topics[i], t->topics.base, co->name, "state", NULL) < 0)
                         return log_oom();
                 /* The output keeps its state: `initial` is for a line requested fresh. */
@@ -284,7 +273,7 @@ static int prepare_outputs(struct transition *t) {
                                 return log_entity_full(LOG_ERR, r, co->name, NULL,
                                                        "output %s: cannot change the settings of line %s of chip %s (%s:%u): %m",
                                                        co->name, co->line, co->chip, co->origin.file, co->origin.line);
-                        t->output_reconfigured[i] = true;
+                        t->output_origin[i] = ORIGIN_RECONFIGURED;
                 }
         }
         return 0;
@@ -312,6 +301,7 @@ static int prepare_sensors(struct transition *t) {
                         continue;
                 }
                 t->sensors[i] = old;
+                t->sensor_origin[i] = ORIGIN_KEPT;
                 if (topic_build(&t->sensor_topics[i], t->topics.base, cs->name, "state", NULL) < 0)
                         return log_oom();
         }
