@@ -20,7 +20,8 @@ static void help(void) {
                "  -l, --log-level LEVEL  err, warning, notice, info (default) or debug\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n\n"
-               "Signals: SIGHUP reloads the configuration, SIGTERM stops.\n"
+               "Signals: SIGHUP reloads the configuration (all or nothing), SIGUSR1 logs the\n"
+               "statistics, SIGTERM stops.\n"
                "Exit status: 0 on success, 1 on a runtime error, %d on a configuration error.\n"
                "See iotgwd(8) and iotgwd.conf(5).\n",
                CONFIG_DEFAULT_PATH, EXIT_CONFIG);
