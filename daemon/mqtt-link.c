@@ -241,6 +241,10 @@ static const char *link_reason(const struct mqtt_link *link, int rc, int error, 
         case MOSQ_ERR_KEEPALIVE:
                 return link->state == LINK_CONNECTING ? "timed out" : "keep-alive timeout";
         case MOSQ_ERR_TLS:
+                /* Some libmosquitto versions report a refused connect as a failed
+                 * handshake: the socket's own error says more. */
+                if (errno_is_connect_error(error))
+                        return strerror_r(error, buf, size);
                 return "TLS handshake failed (certificate not trusted or not issued for this host?)";
         case MOSQ_ERR_PROTOCOL:
                 return "protocol error in what the broker sent";
@@ -771,7 +775,7 @@ static void link_connect_next(struct mqtt_link *link)
                 link->connect_errno = errno_is_connect_error(errno) ? errno : 0;
                 if (r != MOSQ_ERR_SUCCESS) {
                         link->attempt_error = r;
-                        link->attempt_errno = errno;
+                        link->attempt_errno = link->connect_errno ?: errno;
                         log_debug("mqtt: cannot connect to %s port %u: %s", address, link->port,
                                   link_reason(link, r, link->attempt_errno, buf, sizeof(buf)));
                         link_drop_client(link);

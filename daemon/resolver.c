@@ -60,6 +60,23 @@ static void query_unref(struct query *q)
         free(q);
 }
 
+static bool host_is_localhost(const char *host);
+
+/* RFC 6761: names under "invalid." never exist (6.4), and names under "localhost."
+ * are the loopback (6.3, answered by the fallback in resolver_io_handler()): neither
+ * is asked of the name servers. Plain "localhost" is asked, so /etc/hosts decides. */
+static bool host_is_special(const char *host)
+{
+        size_t len = strlen(host);
+
+        if (len > 0 && host[len - 1] == '.')
+                len--;
+        if ((len == 7 && strncasecmp(host, "invalid", 7) == 0) ||
+            (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0))
+                return true;
+        return host_is_localhost(host) && len > 9;
+}
+
 /* The lookup thread. */
 static void *query_run(void *arg)
 {
@@ -70,8 +87,12 @@ static void *query_run(void *arg)
         };
         uint64_t one = 1;
 
-        q->gai_error = getaddrinfo(q->host, NULL, &hints, &q->result);
-        q->sys_errno = errno;
+        if (host_is_special(q->host))
+                q->gai_error = EAI_NONAME;
+        else {
+                q->gai_error = getaddrinfo(q->host, NULL, &hints, &q->result);
+                q->sys_errno = errno;
+        }
         atomic_store_explicit(&q->done, true, memory_order_release);
         /* Nobody may be watching any more; then the write is harmless. */
         (void) write(q->fd, &one, sizeof(one));

@@ -309,6 +309,16 @@ static const uint8_t CONNACK_THEN_HALF_PUBLISH[] = {
         0x30, 0x0a, 0x00, 0x03, 'a',
 };
 
+
+/* A lookup that still waits for a DNS answer when the test exits (a name server that
+ * never answers, as on a machine without network) holds memory inside glibc's
+ * resolver on its own thread: not ours, and not a leak. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+        return "leak:res_context_send\nleak:res_context_query\n";
+}
+
 START_TEST(test_broker_closes_mid_packet)
 {
         unsigned one = 1;

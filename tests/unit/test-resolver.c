@@ -6,9 +6,11 @@
 #include <check.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <systemd/sd-event.h>
@@ -107,6 +109,26 @@ static void resolve(const char *host, struct answer *a)
         ck_assert_uint_eq(a->calls, 1);
 }
 
+/* Whether /etc/hosts names `host`: then the system answers without a name server. */
+static bool host_known_locally(const char *host)
+{
+        char line[512];
+        bool found = false;
+        FILE *f = fopen("/etc/hosts", "re");
+
+        while (f && !found && fgets(line, sizeof(line), f)) {
+                char *save = NULL, *tok;
+
+                line[strcspn(line, "#\n")] = '\0';
+                tok = strtok_r(line, " \t", &save);             /* the address */
+                while (tok && !found && (tok = strtok_r(NULL, " \t", &save)))
+                        found = strcasecmp(tok, host) == 0;
+        }
+        if (f)
+                fclose(f);
+        return found;
+}
+
 /* The resolver answers like getaddrinfo(): same addresses, same order. */
 static void check_like_system(const char *host)
 {
@@ -129,6 +151,16 @@ static bool has_address(const struct answer *a, const char *address)
         return false;
 }
 
+
+/* A lookup that still waits for a DNS answer when the test exits (a name server that
+ * never answers, as on a machine without network) holds memory inside glibc's
+ * resolver on its own thread: not ours, and not a leak. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+        return "leak:res_context_send\nleak:res_context_query\n";
+}
+
 START_TEST(test_localhost)
 {
         struct answer a;
@@ -145,16 +177,14 @@ END_TEST
  * (RFC 6761), and so is localhost itself where there is no /etc/hosts. */
 START_TEST(test_localhost_names)
 {
-        struct answer a, sys;
+        struct answer a;
 
+        /* Not asked of the system (its name servers would get the query). */
         resolve("iotgwd-test.localhost", &a);
         ck_assert_int_eq(a.error, 0);
-        if (system_answer("iotgwd-test.localhost", &sys) < 0) {
-                ck_assert_uint_eq(a.n, 2);
-                ck_assert_str_eq(a.addresses[0], "127.0.0.1");
-                ck_assert_str_eq(a.addresses[1], "::1");
-        }
-        ck_assert(has_address(&a, "127.0.0.1") || has_address(&a, "::1"));
+        ck_assert_uint_eq(a.n, 2);
+        ck_assert_str_eq(a.addresses[0], "127.0.0.1");
+        ck_assert_str_eq(a.addresses[1], "::1");
 
         resolve("LocalHost.", &a);
         ck_assert_int_eq(a.error, 0);
@@ -203,7 +233,9 @@ START_TEST(test_system_names)
         if (f)
                 fclose(f);
 
-        if (gethostname(name, sizeof(name)) == 0)
+        /* This host's own name only where the system knows it without a name server
+         * (nss-myhostname, /etc/hosts): no test sends a query off this machine. */
+        if (gethostname(name, sizeof(name)) == 0 && host_known_locally(name))
                 check_like_system(name);
 }
 END_TEST
@@ -212,14 +244,14 @@ START_TEST(test_unknown_name)
 {
         struct answer a;
 
+        /* Names under "invalid." never exist (RFC 6761): answered without asking a
+         * name server, so no test sends a query off this machine. */
         resolve("iotgwd-no-such-host.invalid", &a);
-        /* NXDOMAIN where a name server answers, a temporary failure where none does. */
-        ck_assert_msg(a.error == -ENXIO || a.error == -EAGAIN, "error %d", a.error);
+        ck_assert_int_eq(a.error, -ENXIO);
         ck_assert_uint_eq(a.n, 0);
-        if (a.error == -ENXIO)
-                ck_assert_str_eq(resolver_strerror(a.error), gai_strerror(EAI_NONAME));
-        else
-                ck_assert_str_eq(resolver_strerror(a.error), gai_strerror(EAI_AGAIN));
+        ck_assert_str_eq(resolver_strerror(a.error), gai_strerror(EAI_NONAME));
+        resolve("INVALID.", &a);
+        ck_assert_int_eq(a.error, -ENXIO);
 }
 END_TEST
 
