@@ -171,6 +171,9 @@ static int mosq_errno(int rc)
         }
 }
 
+/* Not an errno: what link_reason() is told of a TLS error from the connect call. */
+#define EPROTO_BEFORE_HANDSHAKE (-1)
+
 static bool errno_is_connect_error(int e)
 {
         switch (e) {
@@ -241,10 +244,13 @@ static const char *link_reason(const struct mqtt_link *link, int rc, int error, 
         case MOSQ_ERR_KEEPALIVE:
                 return link->state == LINK_CONNECTING ? "timed out" : "keep-alive timeout";
         case MOSQ_ERR_TLS:
-                /* Some libmosquitto versions report a refused connect as a failed
-                 * handshake: the socket's own error says more. */
                 if (errno_is_connect_error(error))
                         return strerror_r(error, buf, size);
+                /* libmosquitto 2.0.20 and later write the first handshake bytes from
+                 * within the connect call: a TLS error there came before the broker
+                 * said anything, so no certificate is to blame. */
+                if (error == EPROTO_BEFORE_HANDSHAKE)
+                        return "connection refused or reset before the TLS handshake";
                 return "TLS handshake failed (certificate not trusted or not issued for this host?)";
         case MOSQ_ERR_PROTOCOL:
                 return "protocol error in what the broker sent";
@@ -776,6 +782,8 @@ static void link_connect_next(struct mqtt_link *link)
                 if (r != MOSQ_ERR_SUCCESS) {
                         link->attempt_error = r;
                         link->attempt_errno = link->connect_errno ?: errno;
+                        if (r == MOSQ_ERR_TLS && !link->connect_errno)
+                                link->attempt_errno = EPROTO_BEFORE_HANDSHAKE;
                         log_debug("mqtt: cannot connect to %s port %u: %s", address, link->port,
                                   link_reason(link, r, link->attempt_errno, buf, sizeof(buf)));
                         link_drop_client(link);

@@ -432,8 +432,14 @@ START_TEST(test_tls_connection_refused)
 
         /* Said at once, not after the 30 s the link allows for a CONNACK (libmosquitto
          * takes the error of a refused connect under TLS for "try again"). */
-        snprintf(needle, sizeof(needle), "cannot reach broker 127.0.0.1:%u: Connection refused", o.port);
+        snprintf(needle, sizeof(needle), "cannot reach broker 127.0.0.1:%u: ", o.port);
         log_assert(run_until(log_contains, needle, WAIT_USEC));
+        /* libmosquitto 2.0.20 and later no longer see the refusal itself. */
+        snprintf(needle, sizeof(needle), "cannot reach broker 127.0.0.1:%u: Connection refused", o.port);
+        if (!log_has(needle))
+                snprintf(needle, sizeof(needle), "cannot reach broker 127.0.0.1:%u: connection refused or reset "
+                         "before the TLS handshake", o.port);
+        log_assert(log_has(needle));
         ck_assert_uint_eq(ctx.connected, 0);
         unlink(ca_path);
 }
