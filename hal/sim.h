@@ -13,8 +13,10 @@ struct sim_chip;
 struct sim_control;
 
 /** Drives the physical level of a requested input, as a test's wire would: an edge
- * (timestamped `now_usec`, CLOCK_MONOTONIC) only if the level changes. -ENOENT if
- * no input `line` on `chip` is requested; -EAGAIN if its event queue is full. */
+ * (timestamped `now_usec`, CLOCK_MONOTONIC) only if the level changes. The line's
+ * event queue holds 64 events; when it is full the oldest is dropped, as the
+ * kernel's is, and counted as lost. -ENOENT if no input `line` on `chip` is
+ * requested. */
 int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
                     uint64_t now_usec);
 /** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
