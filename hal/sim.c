@@ -63,6 +63,7 @@ struct sim {
         struct sim_control *control;
         sd_event_source *drift_timer;
         unsigned drift_seed;
+        bool smbus_only;                /* the I2C buses speak SMBus only */
 };
 
 /* One chip under its name and its /dev path; one line under "GPIO<N>" and offset N
@@ -394,6 +395,12 @@ int sim_line_level(struct sim *sim, const char *chip, const char *line) {
         return l->level;
 }
 
+void sim_set_smbus_only(struct sim *sim, bool smbus_only) {
+        sim->smbus_only = smbus_only;
+        for (struct sim_device *d = sim->devices; d; d = d->next)
+                sim_chip_smbus_only(d->chip, smbus_only);
+}
+
 struct sim_control *sim_get_control(struct sim *sim) {
         return sim ? sim->control : NULL;
 }
@@ -432,6 +439,7 @@ static int sim_device_get(struct sim *sim, const struct hal_sensor_config *confi
                 free(d);
                 return r;
         }
+        sim_chip_smbus_only(d->chip, sim->smbus_only);
         d->next = sim->devices;
         sim->devices = d;
         *ret = d->chip;

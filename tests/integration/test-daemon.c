@@ -596,6 +596,24 @@ START_TEST(test_input_edges_lost) {
 }
 END_TEST
 
+/* The board's I2C buses made SMBus-only, like i2c-stub: the BH1750 (plain I2C) fails
+ * with the kernel's "Operation not supported", the BME280 (SMBus) goes on, and the
+ * BH1750 reads again once plain transfers are back. */
+START_TEST(test_sensor_smbus_only) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/lux/state", NULL));
+        sim("i2c smbus-only on", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor lux (bh1750): read failed: "
+                                                "Operation not supported", WAIT_MS) == 0);
+        drain("iotgw/t1/climate/state");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+        ck_assert_uint_eq(daemon_log_count(&daemon_, "sensor climate (bme280): read failed"), 0);
+        sim("i2c smbus-only off", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor lux: reading again after",
+                                                WAIT_MS) == 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("daemon");
 
@@ -618,5 +636,6 @@ int main(void) {
         add_case(s, "test_sigterm", test_sigterm);
         add_case(s, "test_check_and_exit_status", test_check_and_exit_status);
         add_case(s, "test_input_edges_lost", test_input_edges_lost);
+        add_case(s, "test_sensor_smbus_only", test_sensor_smbus_only);
         return run_suite(s);
 }

@@ -491,7 +491,8 @@ START_TEST(test_bad_commands) {
         command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
         command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
                 "sensor NAME QUANTITY VALUE; fail NAME on|off; help; fail CHIP LINE on|off; "
-                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE");
+                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE; "
+                "i2c smbus-only on|off");
 
         /* 255 characters and the newline fit the 256-byte line buffer ... */
         memset(big, 'x', 255);
@@ -1661,6 +1662,63 @@ START_TEST(test_edges_lost) {
 }
 END_TEST
 
+/* "i2c smbus-only on": the buses behave like i2c-stub's. The drivers that need plain
+ * I2C transfers (SHT3x, BH1750) fail with "Operation not supported", as they do on
+ * the kernel; the SMBus ones (BME280, ADS1115) go on reading, and a sensor opened
+ * meanwhile is behind the same bus. "off" brings the plain transfers back. */
+START_TEST(test_sim_smbus_only) {
+        const char *const drivers[] = { "bme280", "ads1115", "sht3x", "bh1750" };
+        const bool smbus[] = { true, true, false, false };
+        struct hal_sensor *sensors[4] = {};
+        struct hal_sensor *late = NULL;
+        struct reading reading;
+        struct client cl;
+        struct ctx c;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++) {
+                struct hal_sensor_config sc = {
+                        .name = drivers[i], .driver = drivers[i], .bus = "/dev/i2c-1",
+                        .address = -1, .decimals = -1,
+                };
+
+                ck_assert_int_eq(hal_sensor_open(c.hal, &sc, &sensors[i]), 0);
+                ck_assert_int_eq(read_full(sensors[i], &reading), 1);
+        }
+
+        command(&c, &cl, "i2c smbus-only on", "ok");
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++)
+                ck_assert_msg(read_full(sensors[i], &reading) == (smbus[i] ? 1 : -EOPNOTSUPP),
+                              "%s", drivers[i]);
+        {
+                struct hal_sensor_config sc = {
+                        .name = "late", .driver = "sht3x", .bus = "/dev/i2c-1",
+                        .address = -1, .decimals = -1,
+                };
+                int r = hal_sensor_open(c.hal, &sc, &late);
+
+                if (r == 0)
+                        r = read_full(late, &reading);
+                ck_assert_int_eq(r, -EOPNOTSUPP);
+                late = hal_sensor_free(late);
+        }
+
+        command(&c, &cl, "i2c smbus-only off", "ok");
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++)
+                ck_assert_msg(read_full(sensors[i], &reading) == 1, "%s", drivers[i]);
+
+        command(&c, &cl, "i2c smbus-only", "error: usage: i2c smbus-only on|off");
+        command(&c, &cl, "i2c smbus-only yes", "error: usage: i2c smbus-only on|off");
+        command(&c, &cl, "i2c plain on", "error: usage: i2c smbus-only on|off");
+
+        for (size_t i = 0; i < ELEMENTSOF(sensors); i++)
+                hal_sensor_free(sensors[i]);
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1698,6 +1756,7 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_reconfigure_new_fd);
         tcase_add_test(tc, test_sim_queue_overflow);
         tcase_add_test(tc, test_edges_lost);
+        tcase_add_test(tc, test_sim_smbus_only);
         suite_add_tcase(s, tc);
         return s;
 }
