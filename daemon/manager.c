@@ -50,6 +50,7 @@ int manager_format_stats(struct manager *m, char *buf, size_t size) {
                 .commands = m->commands, .command_errors = m->command_errors,
                 .uptime_sec = (now_monotonic() - m->start_usec) / USEC_PER_SEC,
                 .connected = st.connected, .rejected = st.rejected,
+                .edges_lost = m->hal ? hal_edges_lost(m->hal) : 0,
         };
         len = format_stats_json(&gs, buf, size);
         return len;

@@ -300,6 +300,8 @@ int format_stats_json(const struct gateway_stats *s, char *buf, size_t size) {
         put_str(&w, s->connected ? ",\"connected\":true" : ",\"connected\":false");
         put_str(&w, ",\"rejected\":");
         put_u64(&w, s->rejected);
+        put_str(&w, ",\"edges_lost\":");
+        put_u64(&w, s->edges_lost);
         put_str(&w, "}");
         return writer_finish(&w);
 }

@@ -47,10 +47,12 @@ int json_escape(const char *s, size_t len, char *buf, size_t size);
 /* Counters object for BASE/stats:
  * {"sent":N,"queued":N,"dropped":N,"reconnects":N,"read_errors":N,"uptime":S,"connected":true}
  *
- * The command counters are printed too, after read_errors, and the messages the broker
- * refused (MQTT 5 PUBACK reason >= 0x80) last:
+ * The command counters are printed too, after read_errors, then the messages the broker
+ * refused (MQTT 5 PUBACK reason >= 0x80), and last the GPIO edges lost before the
+ * daemon could read them (the kernel's event queue overflowed):
  * {"sent":N,"queued":N,"dropped":N,"reconnects":N,"read_errors":N,"commands":N,
- *  "command_errors":N,"uptime":S,"connected":true|false,"rejected":N} */
+ *  "command_errors":N,"uptime":S,"connected":true|false,"rejected":N,"edges_lost":N} */
 struct gateway_stats { uint64_t sent, queued, dropped, reconnects, read_errors, commands,
-                       command_errors; uint64_t uptime_sec; bool connected; uint64_t rejected; };
+                       command_errors; uint64_t uptime_sec; bool connected; uint64_t rejected;
+                       uint64_t edges_lost; };
 int format_stats_json(const struct gateway_stats *s, char *buf, size_t size);

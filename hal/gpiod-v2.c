@@ -26,7 +26,6 @@ struct hal_line {
         unsigned offset;
         unsigned long last_seqno;                       /* 0: no event yet */
         char *entity;
-        struct log_ratelimit lost_ratelimit;
         /* inputs: the settings in force, to go back to if a two-step change fails */
         enum hal_bias bias;
         bool active_low;
@@ -160,7 +159,6 @@ static int gpiod_request(struct gpiod_state *st, const char *entity, const char 
         l->entity = strdup(entity);
         if (!l->entity)
                 return -ENOMEM;
-        l->lost_ratelimit = (struct log_ratelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
 
         r = gpiod_find_line(chip, l->entity, chip_spec, line, &l->offset);
         if (r < 0)
@@ -391,23 +389,20 @@ static int gpiod_line_read_events_op(struct hal_line *l, struct hal_raw_event *e
                 struct gpiod_edge_event *ev = gpiod_edge_event_buffer_get_event(l->buffer,
                                                                                 (unsigned long) i);
                 unsigned long seqno = gpiod_edge_event_get_line_seqno(ev);
-                unsigned suppressed = 0;
+                unsigned long lost = 0;
 
-                /* A gap means the kernel's queue overflowed and dropped edges. The level
-                 * after the last event is still right; say that edges were lost. */
-                if (l->last_seqno != 0 && seqno != l->last_seqno + 1 &&
-                    log_ratelimit_test(&l->lost_ratelimit,
-                                       gpiod_edge_event_get_timestamp_ns(ev) / NSEC_PER_USEC,
-                                       &suppressed))
-                        log_entity_full(LOG_WARNING, 0, l->entity, NULL,
-                                        "%s: %lu GPIO edges lost (kernel queue full)%s", l->entity,
-                                        seqno - l->last_seqno - 1,
-                                        suppressed > 0 ? ", and more before" : "");
+                /* The kernel numbers every edge it sees on the line from 1; a full queue
+                 * drops its oldest event, which leaves a gap. hal.c counts and logs the
+                 * loss; the level after the last event is still right. The first event
+                 * of the request may have dropped ones before it. */
+                if (seqno > l->last_seqno + 1)
+                        lost = seqno - l->last_seqno - 1;
                 l->last_seqno = seqno;
 
                 events[i] = (struct hal_raw_event) {
                         .value = gpiod_edge_event_get_event_type(ev) ==
                                  GPIOD_EDGE_EVENT_RISING_EDGE,
+                        .lost = (uint32_t) MIN(lost, (unsigned long) UINT32_MAX),
                         .timestamp_ns = gpiod_edge_event_get_timestamp_ns(ev),
                 };
         }

@@ -13,9 +13,13 @@ struct hal_line;        /* a backend's requested line; opaque to hal.c */
 struct i2c_dev;         /* see i2c-bus.h */
 
 /* One edge as the backend saw it: the logical value after the edge and the
- * CLOCK_MONOTONIC time of the edge in nanoseconds (the kernel's timestamp). */
+ * CLOCK_MONOTONIC time of the edge in nanoseconds (the kernel's timestamp). `lost`
+ * counts the edges the backend knows were dropped just before this one (the kernel's
+ * event queue overflowed and dropped its oldest: a gap in libgpiod v2's sequence
+ * numbers, or the simulated board's bounded queue); 0 where it cannot tell (v1). */
 struct hal_raw_event {
         bool value;
+        uint32_t lost;
         uint64_t timestamp_ns;
 };
 

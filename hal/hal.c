@@ -3,6 +3,7 @@
  * when the kernel does not debounce, a timer driven by the pure debouncer. The sensor
  * half lives in sensor.c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -22,6 +23,10 @@
 /* Debounce windows are milliseconds; sd-event's default 250 ms slack is not. */
 #define HAL_DEBOUNCE_ACCURACY_USEC (1 * USEC_PER_MSEC)
 
+/* Lost edges come in bursts: one message per burst, the count of the others in the
+ * next one and in hal_input_edges_lost(). */
+#define HAL_LOST_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
+
 struct hal_input {
         struct hal_gpio *owner;
         struct hal_input *prev, *next;
@@ -33,6 +38,9 @@ struct hal_input {
         uint64_t debounce_usec;
         int fd;                         /* the backend's event fd, watched by io_source */
         bool kernel_debounce;
+        bool raw_value;                 /* the logical value of the last event read */
+        uint64_t edges_lost;
+        struct log_ratelimit lost_ratelimit;
         struct debounce debounce;
         sd_event_source *io_source;
         sd_event_source *timer_source;  /* NULL when nothing to debounce here */
@@ -57,6 +65,7 @@ struct hal_gpio {
         struct hal hal;
         struct hal_input *inputs;
         struct hal_output *outputs;
+        uint64_t edges_lost;            /* every input's, freed ones included */
 };
 
 static struct hal_gpio *hal_gpio(struct hal *hal) {
@@ -234,11 +243,37 @@ static int hal_input_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Edges the backend says were dropped before `ev`. After an odd number of them the
+ * edge `ev` reports leaves the level where the last one read had it: nothing can be
+ * reported for it either, so it counts as lost too. */
+static uint64_t hal_input_count_lost(struct hal_input *input, const struct hal_raw_event *ev) {
+        uint64_t lost = ev->lost;
+
+        if (lost > 0 && ev->value == input->raw_value)
+                lost++;
+        input->raw_value = ev->value;
+        return lost;
+}
+
+static void hal_input_log_lost(struct hal_input *input, uint64_t lost) {
+        uint64_t now = 0;
+        unsigned suppressed = 0;
+
+        input->edges_lost += lost;
+        input->owner->edges_lost += lost;
+
+        (void) sd_event_now(input->owner->hal.event, CLOCK_MONOTONIC, &now);
+        if (log_ratelimit_test(&input->lost_ratelimit, now, &suppressed))
+                log_entity_full(LOG_WARNING, 0, input->name, NULL,
+                                "%s: %" PRIu64 " GPIO edges lost, the kernel's event queue was full "
+                                "(%" PRIu64 " since start)", input->name, lost, input->edges_lost);
+}
+
 /* Reads and debounces what the line has queued, within the wake-up's budget.
  * Returns the last read's result: 0 or a count, or -errno. */
 static int hal_input_read_events(struct hal_input *input) {
         const struct hal_backend_ops *ops = input->owner->hal.ops;
-        uint64_t deadline = DEBOUNCE_NEVER;
+        uint64_t deadline = DEBOUNCE_NEVER, lost = 0;
         bool fed = false;
         int n = 0;
 
@@ -250,6 +285,7 @@ static int hal_input_read_events(struct hal_input *input) {
                 for (int i = 0; i < n; i++) {
                         struct debounce_change c;
 
+                        lost += hal_input_count_lost(input, &input->events[i]);
                         if (debounce_feed(&input->debounce, input->events[i].value,
                                           input->events[i].timestamp_ns / NSEC_PER_USEC,
                                           &c, &deadline) > 0)
@@ -260,6 +296,8 @@ static int hal_input_read_events(struct hal_input *input) {
 
         if (fed)
                 hal_input_arm(input, deadline);
+        if (lost > 0)
+                hal_input_log_lost(input, lost);
         return n;
 }
 
@@ -334,6 +372,7 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
         input->active_low = config->active_low;
         input->debounce_usec = config->debounce_usec;
         input->fd = -EBADF;
+        input->lost_ratelimit = (struct log_ratelimit) LOG_RATELIMIT_INIT(HAL_LOST_LOG_INTERVAL_USEC, 1);
         input->handler = handler;
         input->userdata = userdata;
 
@@ -356,6 +395,7 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
 
         window = input->kernel_debounce ? 0 : config->debounce_usec;
         debounce_init(&input->debounce, window, r > 0);
+        input->raw_value = r > 0;
 
         input->fd = fd;
         r = sd_event_add_io(hal->event, &input->io_source, fd, EPOLLIN, hal_input_on_io, input);
@@ -491,6 +531,7 @@ int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config
         else
                 hal_input_arm(input, DEBOUNCE_NEVER);
         debounce_init(&input->debounce, window, value);
+        input->raw_value = value;
         return 0;
 
 fail:
@@ -501,6 +542,14 @@ fail:
 
 bool hal_input_value(const struct hal_input *input) {
         return debounce_value(&input->debounce);
+}
+
+uint64_t hal_input_edges_lost(const struct hal_input *input) {
+        return input->edges_lost;
+}
+
+uint64_t hal_edges_lost(const struct hal *hal) {
+        return ((const struct hal_gpio *) hal)->edges_lost;
 }
 
 bool hal_input_kernel_debounce(const struct hal_input *input) {

@@ -74,6 +74,15 @@ int hal_input_request(struct hal *hal, const struct hal_input_config *config,
                       struct hal_input **ret);
 /** The current logical (debounced) value. */
 bool hal_input_value(const struct hal_input *input);
+/** Edges of this input that were lost before the HAL could read them: the kernel's
+ * event queue overflowed (libgpiod v2 sees the gap in the kernel's sequence numbers;
+ * the simulated board models the queue). An edge read right after lost ones that
+ * leaves the level where it was is counted too, since it cannot be reported either.
+ * Always 0 on libgpiod v1, whose events carry no sequence number. */
+uint64_t hal_input_edges_lost(const struct hal_input *input);
+/** The sum of hal_input_edges_lost() over every input requested since hal_new(),
+ * the ones freed since included. */
+uint64_t hal_edges_lost(const struct hal *hal);
 /** True if the kernel debounces this line; false if the HAL does it with a timer. */
 bool hal_input_kernel_debounce(const struct hal_input *input);
 /** Changes the settings of a held input (bias, active_low, edge, debounce) without

@@ -58,6 +58,7 @@ struct sim_chip {
         double scale, offset;                /* sysfs */
         bool failing;
         bool off;                            /* powered off: silent like a failing chip */
+        bool smbus_only;                     /* behind an adapter that speaks SMBus only */
 
         struct sim_quantity quantities[READING_MAX];
         size_t n_quantities;
@@ -133,6 +134,10 @@ static bool chip_silent(const struct sim_chip *chip) {
 }
 
 static int check_msgs(const struct sim_chip *chip, const struct i2c_msg *msgs, size_t n) {
+        /* An SMBus-only adapter (i2c-stub, many SoC controllers) has no I2C_RDWR: the
+         * kernel refuses the transfer before any byte reaches the bus. */
+        if (chip->smbus_only)
+                return -EOPNOTSUPP;
         if (chip_silent(chip))
                 return -EIO;
         for (size_t i = 0; i < n; i++)
@@ -942,6 +947,11 @@ int sim_chip_set(struct sim_chip *chip, const char *quantity, double value) {
 void sim_chip_fail(struct sim_chip *chip, bool failing) {
         if (chip)
                 chip->failing = failing;
+}
+
+void sim_chip_smbus_only(struct sim_chip *chip, bool smbus_only) {
+        if (chip)
+                chip->smbus_only = smbus_only;
 }
 
 /* Register state at power-on (datasheets: BME280 5.4, BH1750 p. 5 "power down" at

@@ -26,6 +26,10 @@ int sim_chip_read_file(struct sim_chip *chip, const char *path, char *buf, size_
 int sim_chip_set(struct sim_chip *chip, const char *quantity, double value);
 /** A failing device stops answering: I2C transfers fail with -EIO (no ACK), files with -EIO. */
 void sim_chip_fail(struct sim_chip *chip, bool failing);
+/** Puts the chip behind an SMBus-only adapter (or back behind a full I2C one): plain
+ * I2C transfers fail with -EOPNOTSUPP, as the kernel's I2C_RDWR does on such an
+ * adapter; SMBus transactions still work. */
+void sim_chip_smbus_only(struct sim_chip *chip, bool smbus_only);
 /** Power off: the chip stops answering (like a failing one). Power on: it answers
  * again with its registers at their power-on values, as after a brownout; what it
  * measures and its calibration memory are unchanged. No effect on file devices. */

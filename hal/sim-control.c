@@ -62,7 +62,7 @@ struct sim_control {
 static const char sim_control_help[] =
         "commands: set CHIP LINE 0|1; get CHIP LINE; sensor NAME QUANTITY VALUE; "
         "fail NAME on|off; help; fail CHIP LINE on|off; power NAME off|on; "
-        "hold CHIP LINE CONSUMER; release CHIP LINE";
+        "hold CHIP LINE CONSUMER; release CHIP LINE; i2c smbus-only on|off";
 
 /* Splits at blanks; -E2BIG if there are more tokens than fit. */
 static int sim_control_tokenize(char *s, char **tokens, size_t max) {
@@ -227,6 +227,16 @@ static void sim_control_release(struct sim *sim, char **t, int n, char *reply, s
                 snprintf(reply, size, "ok");
 }
 
+/* i2c smbus-only on|off: the buses speak SMBus only, as i2c-stub does. */
+static void sim_control_i2c(struct sim *sim, char **t, int n, char *reply, size_t size) {
+        if (n != 3 || !streq(t[1], "smbus-only") || !(streq(t[2], "on") || streq(t[2], "off"))) {
+                snprintf(reply, size, "error: usage: i2c smbus-only on|off");
+                return;
+        }
+        sim_set_smbus_only(sim, streq(t[2], "on"));
+        snprintf(reply, size, "ok");
+}
+
 /* power NAME off|on: a brownout of the sensor's chip. */
 static void sim_control_power(struct sim *sim, char **t, int n, char *reply, size_t size) {
         struct sim_chip *chip;
@@ -293,6 +303,8 @@ int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t n
                 sim_control_hold(sim, t, n, reply, size);
         else if (streq(t[0], "release"))
                 sim_control_release(sim, t, n, reply, size);
+        else if (streq(t[0], "i2c"))
+                sim_control_i2c(sim, t, n, reply, size);
         else if (streq(t[0], "help") && n == 1)
                 snprintf(reply, size, "%s", sim_control_help);
         else

@@ -6,8 +6,11 @@
  * pulled down, or high with bias=pull-up, as the kernel applies the pull at request)
  * and apply active_low on the way to and from the daemon. As on the kernel, a line is
  * one line whether named by offset or by name (GPIO17 is offset 17 here), and the
- * control socket can hold lines as another consumer. Sensors are the simulated
- * devices of sim-chips.c, one per sensor entity. */
+ * control socket can hold lines as another consumer. An input's events wait in a
+ * bounded queue, as in the kernel: when it is full the oldest is dropped and the
+ * loss shows as a gap before the next one (hal_raw_event.lost), the way libgpiod
+ * v2's sequence numbers show it. Sensors are the simulated devices of sim-chips.c,
+ * one per sensor entity. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,6 +25,9 @@
 #include "sim.h"
 
 #define SIM_DRIFT_INTERVAL_USEC (2 * USEC_PER_SEC)
+/* Events an input holds until the daemon reads them: what the libgpiod v2 backend
+ * asks the kernel for. */
+#define SIM_EVENT_QUEUE 64
 
 struct hal_line {
         struct sim *sim;
@@ -38,7 +44,10 @@ struct hal_line {
         enum hal_bias bias;
         bool refuse_config;             /* reconfigurations fail, as a chip may refuse a pull */
         bool level;                     /* physical */
-        int event_fd[2];                /* inputs: [0] watched by hal.c, [1] written here */
+        /* inputs: [0] watched by hal.c, readable while events are queued; [1] written here */
+        int event_fd[2];
+        struct hal_raw_event queue[SIM_EVENT_QUEUE];    /* a ring: `queued` from `head` */
+        unsigned head, queued;
 };
 
 struct sim_device {
@@ -54,6 +63,7 @@ struct sim {
         struct sim_control *control;
         sd_event_source *drift_timer;
         unsigned drift_seed;
+        bool smbus_only;                /* the I2C buses speak SMBus only */
 };
 
 /* One chip under its name and its /dev path; one line under "GPIO<N>" and offset N
@@ -201,19 +211,38 @@ static int sim_line_request_output(void *state, const struct hal_output_config *
         return 0;
 }
 
+/* Empties the wake-up pipe once the queue is empty: the fd stops being readable. */
+static int sim_line_drain(struct hal_line *l) {
+        char buf[64];
+
+        for (;;) {
+                ssize_t k = read(l->event_fd[0], buf, sizeof(buf));
+
+                if (k < 0)
+                        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+                if (k == 0)
+                        return -EPIPE;
+        }
+}
+
 static int sim_line_read_events(struct hal_line *l, struct hal_raw_event *events, size_t n) {
-        ssize_t k;
+        size_t k = 0;
 
         if (l->output)
                 return -EINVAL;
 
-        k = read(l->event_fd[0], events, n * sizeof(*events));
-        if (k < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        /* Each event went in with one atomic write, so only whole ones come out. */
-        if ((size_t) k % sizeof(*events) != 0)
-                return -EIO;
-        return (int) ((size_t) k / sizeof(*events));
+        for (; k < n && l->queued > 0; k++) {
+                events[k] = l->queue[l->head];
+                l->head = (l->head + 1) % SIM_EVENT_QUEUE;
+                l->queued--;
+        }
+        if (l->queued == 0) {
+                int r = sim_line_drain(l);
+
+                if (r < 0)
+                        return r;
+        }
+        return (int) k;
 }
 
 static int sim_line_get(struct hal_line *l) {
@@ -323,24 +352,36 @@ int sim_line_unhold(struct sim *sim, const char *chip, const char *line) {
         return 0;
 }
 
-/* The physical level of an input changes: one raw event into its pipe. */
+/* The physical level of an input changes: one event into its queue. A full queue
+ * drops its oldest event, as the kernel's does; the next one carries the loss. The
+ * pipe gets a byte when the queue stops being empty, so hal.c wakes up. */
 static int sim_line_write_level(struct hal_line *l, bool level, uint64_t now_usec) {
-        struct hal_raw_event ev;
-        ssize_t k;
+        struct hal_raw_event *ev;
 
         if (l->level == level)
                 return 0;
 
-        /* Zeroed padding: the bytes go through the kernel. */
-        memset(&ev, 0, sizeof(ev));
-        ev.value = level != l->active_low;
-        ev.timestamp_ns = now_usec * NSEC_PER_USEC;
-        k = write(l->event_fd[1], &ev, sizeof(ev));
-        if (k < 0)
-                return -errno;
-        if ((size_t) k != sizeof(ev))
-                return -EIO;    /* cannot happen below PIPE_BUF; never leave half an event */
+        if (l->queued == 0) {
+                ssize_t k = write(l->event_fd[1], "e", 1);
 
+                if (k < 0)
+                        return -errno;
+        }
+        if (l->queued == SIM_EVENT_QUEUE) {
+                const struct hal_raw_event *dropped = &l->queue[l->head];
+
+                l->head = (l->head + 1) % SIM_EVENT_QUEUE;
+                l->queued--;
+                ev = &l->queue[l->head];
+                ev->lost = dropped->lost < UINT32_MAX ? dropped->lost + 1 : UINT32_MAX;
+        }
+
+        ev = &l->queue[(l->head + l->queued) % SIM_EVENT_QUEUE];
+        *ev = (struct hal_raw_event) {
+                .value = level != l->active_low,
+                .timestamp_ns = now_usec * NSEC_PER_USEC,
+        };
+        l->queued++;
         l->level = level;
         return 0;
 }
@@ -352,6 +393,12 @@ int sim_line_level(struct sim *sim, const char *chip, const char *line) {
         if (!l)
                 return -ENOENT;
         return l->level;
+}
+
+void sim_set_smbus_only(struct sim *sim, bool smbus_only) {
+        sim->smbus_only = smbus_only;
+        for (struct sim_device *d = sim->devices; d; d = d->next)
+                sim_chip_smbus_only(d->chip, smbus_only);
 }
 
 struct sim_control *sim_get_control(struct sim *sim) {
@@ -392,6 +439,7 @@ static int sim_device_get(struct sim *sim, const struct hal_sensor_config *confi
                 free(d);
                 return r;
         }
+        sim_chip_smbus_only(d->chip, sim->smbus_only);
         d->next = sim->devices;
         sim->devices = d;
         *ret = d->chip;

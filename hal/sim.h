@@ -13,8 +13,10 @@ struct sim_chip;
 struct sim_control;
 
 /** Drives the physical level of a requested input, as a test's wire would: an edge
- * (timestamped `now_usec`, CLOCK_MONOTONIC) only if the level changes. -ENOENT if
- * no input `line` on `chip` is requested; -EAGAIN if its event queue is full. */
+ * (timestamped `now_usec`, CLOCK_MONOTONIC) only if the level changes. The line's
+ * event queue holds 64 events; when it is full the oldest is dropped, as the
+ * kernel's is, and counted as lost. -ENOENT if no input `line` on `chip` is
+ * requested. */
 int sim_input_drive(struct sim *sim, const char *chip, const char *line, bool level,
                     uint64_t now_usec);
 /** The physical level (0 or 1) of a requested input or output; -ENOENT if none. */
@@ -29,6 +31,10 @@ int sim_line_unhold(struct sim *sim, const char *chip, const char *line);
  * -EIO (and the line keeps its old ones), as a chip that cannot apply a pull would.
  * -ENOENT if no such line is requested. */
 int sim_line_refuse_config(struct sim *sim, const char *chip, const char *line, bool refuse);
+/** Makes the board's I2C buses SMBus-only, like the kernel's i2c-stub and many SoC
+ * adapters (or full I2C again): plain I2C transfers to every simulated chip, those
+ * opened later too, fail with -EOPNOTSUPP; SMBus transactions still work. */
+void sim_set_smbus_only(struct sim *sim, bool smbus_only);
 /** The simulated sensor device opened for entity `name`, or NULL. */
 struct sim_chip *sim_find_chip(struct sim *sim, const char *name);
 

@@ -2,12 +2,16 @@
  * broker going away, signals and exit statuses. */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -495,6 +499,121 @@ START_TEST(test_sigusr) {
 }
 END_TEST
 
+/* Writes `n` commands to the simulated board in one go and reads their replies: the
+ * board runs them faster than the daemon reads the input they drive. */
+static void sim_burst(const char *const *cmds, unsigned n) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(freep) char *buf = NULL;
+        size_t len = 0, off = 0;
+        unsigned replies = 0;
+        int fd;
+
+        buf = malloc((size_t) n * 64);
+        ck_assert_ptr_nonnull(buf);
+        for (unsigned i = 0; i < n; i++)
+                len += (size_t) snprintf(buf + len, 64, "%s\n", cmds[i % 2]);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        strcpy(sa.sun_path, daemon_.sim_socket);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        /* The replies are short and the socket buffers hold them all. */
+        while (off < len) {
+                ssize_t k = write(fd, buf + off, len - off);
+
+                ck_assert_int_gt(k, 0);
+                off += (size_t) k;
+        }
+        while (replies < n) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char r[512];
+                ssize_t k;
+
+                ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+                k = read(fd, r, sizeof(r));
+                ck_assert_int_gt(k, 0);
+                for (ssize_t i = 0; i < k; i++)
+                        replies += r[i] == '\n';
+        }
+        close(fd);
+}
+
+static uint64_t stats_field(const char *payload, const char *field) {
+        json_object *o = json_tokener_parse(payload), *v;
+        uint64_t n;
+
+        ck_assert_msg(o && json_object_object_get_ex(o, field, &v), "stats: %s", payload);
+        n = (uint64_t) json_object_get_int64(v);
+        json_object_put(o);
+        return n;
+}
+
+/* A burst of 1000 edges faster than the daemon reads them: the board's event queue
+ * overflows, as the kernel's would. Every edge is either published or counted in
+ * edges_lost in BASE/stats, the loss is logged once, and the state ends right. */
+START_TEST(test_input_edges_lost) {
+        const char *const cmds[] = { "set gpiochip0 GPIO17 1", "set gpiochip0 GPIO17 0" };
+        const unsigned n = 1000;
+        struct test_message *m;
+        unsigned published = 0;
+        uint64_t lost = 0, dropped = 0;
+
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+        drain("iotgw/t1/door/state");
+        sim_burst(cmds, n);
+
+        /* Until the stats account for every edge, counting the states as they come. */
+        for (int round = 0; round < 50; round++) {
+                while (test_client_take(client, "iotgw/t1/door/state", NULL, &m) == 0) {
+                        published++;
+                        test_message_free(m);
+                }
+                drain("iotgw/t1/stats");
+                ck_assert_int_eq(publish("iotgw/t1/stats/get", ""), 0);
+                m = wait_take(client, "iotgw/t1/stats", NULL);
+                daemon_assert(&daemon_, m);
+                lost = stats_field(m->payload, "edges_lost");
+                dropped = stats_field(m->payload, "dropped");
+                test_message_free(m);
+                if (published + lost + dropped >= n)
+                        break;
+        }
+        while (test_client_take(client, "iotgw/t1/door/state", NULL, &m) == 0) {
+                published++;
+                test_message_free(m);
+        }
+        ck_assert_msg(published + lost == n && dropped == 0,
+                      "%u edges: %u published, %" PRIu64 " lost, %" PRIu64 " dropped",
+                      n, published, lost, dropped);
+        ck_assert_uint_gt(lost, 0);
+        ck_assert_uint_eq(daemon_log_count(&daemon_, "GPIO edges lost"), 1);
+        /* The last edge went low, and the retained state says so. */
+        sim("get gpiochip0 GPIO17", "0");
+        drain("iotgw/t1/door/state");
+        ck_assert_int_eq(publish("iotgw/t1/door/get", ""), 0);
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/door/state", "OFF"));
+}
+END_TEST
+
+/* The board's I2C buses made SMBus-only, like i2c-stub: the BH1750 (plain I2C) fails
+ * with the kernel's "Operation not supported", the BME280 (SMBus) goes on, and the
+ * BH1750 reads again once plain transfers are back. */
+START_TEST(test_sensor_smbus_only) {
+        start_daemon();
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/lux/state", NULL));
+        sim("i2c smbus-only on", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor lux (bh1750): read failed: "
+                                                "Operation not supported", WAIT_MS) == 0);
+        drain("iotgw/t1/climate/state");
+        daemon_assert(&daemon_, wait_msg("iotgw/t1/climate/state", NULL));
+        ck_assert_uint_eq(daemon_log_count(&daemon_, "sensor climate (bme280): read failed"), 0);
+        sim("i2c smbus-only off", "ok");
+        daemon_assert(&daemon_, daemon_wait_log(&daemon_, "sensor lux: reading again after",
+                                                WAIT_MS) == 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("daemon");
 
@@ -516,5 +635,7 @@ int main(void) {
         add_case(s, "test_sigusr", test_sigusr);
         add_case(s, "test_sigterm", test_sigterm);
         add_case(s, "test_check_and_exit_status", test_check_and_exit_status);
+        add_case(s, "test_input_edges_lost", test_input_edges_lost);
+        add_case(s, "test_sensor_smbus_only", test_sensor_smbus_only);
         return run_suite(s);
 }

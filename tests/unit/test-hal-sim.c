@@ -491,7 +491,8 @@ START_TEST(test_bad_commands) {
         command(&c, &cl, "  get\tgpiochip0   17  \r", "0");
         command(&c, &cl, "help", HELP_PREFIX "set CHIP LINE 0|1; get CHIP LINE; "
                 "sensor NAME QUANTITY VALUE; fail NAME on|off; help; fail CHIP LINE on|off; "
-                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE");
+                "power NAME off|on; hold CHIP LINE CONSUMER; release CHIP LINE; "
+                "i2c smbus-only on|off");
 
         /* 255 characters and the newline fit the 256-byte line buffer ... */
         memset(big, 'x', 255);
@@ -1541,6 +1542,183 @@ START_TEST(test_reconfigure_new_fd) {
 }
 END_TEST
 
+/* The board's event queue is bounded like the kernel's: a full queue drops its
+ * oldest event, and the first one left says how many went before it. */
+START_TEST(test_sim_queue_overflow) {
+        struct hal_input_config ic = { .name = "fast", .chip = "chip", .line = "3" };
+        struct hal_options o = { .backend = "sim" };
+        struct hal_raw_event ev[16];
+        struct hal_line *line = NULL;
+        sd_event *e = NULL;
+        void *state = NULL;
+        bool kernel_debounce;
+        unsigned got = 0, lost = 0;
+        bool last = false;
+        int fd = -1, k;
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(hal_backend_sim.init(e, &o, &state), 0);
+        ck_assert_int_eq(hal_backend_sim.line_request_input(state, &ic, &line, &fd,
+                                                            &kernel_debounce), 0);
+
+        /* 100 edges, nothing read in between: 64 stay, 36 are lost. */
+        for (unsigned i = 1; i <= 100; i++)
+                ck_assert_int_eq(sim_input_drive(state, "chip", "3", i % 2 == 1, i), 0);
+        while ((k = hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev))) > 0) {
+                for (int i = 0; i < k; i++) {
+                        /* Only the first event left after the drops carries them. */
+                        ck_assert_uint_eq(ev[i].lost, got == 0 ? 36 : 0);
+                        /* The newest survive: edge 37 is the oldest left. */
+                        ck_assert_uint_eq(ev[i].timestamp_ns, (37 + got) * NSEC_PER_USEC);
+                        lost += ev[i].lost;
+                        last = ev[i].value;
+                        got++;
+                }
+        }
+        ck_assert_int_eq(k, 0);
+        ck_assert_uint_eq(got, 64);
+        ck_assert_uint_eq(lost, 36);
+        ck_assert(!last);               /* edge 100 went low */
+
+        /* Read in time, nothing is lost; the fd is quiet once the queue is empty. */
+        ck_assert_int_eq(sim_input_drive(state, "chip", "3", true, 200), 0);
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 1);
+        ck_assert_uint_eq(ev[0].lost, 0);
+        ck_assert(ev[0].value);
+        ck_assert_int_eq(hal_backend_sim.line_read_events(line, ev, ELEMENTSOF(ev)), 0);
+        {
+                char b;
+
+                ck_assert_int_eq(read(fd, &b, 1), -1);
+                ck_assert_int_eq(errno, EAGAIN);
+        }
+
+        hal_backend_sim.line_release(line);
+        hal_backend_sim.done(state);
+        sd_event_unref(e);
+}
+END_TEST
+
+static void count_change(struct hal_input *input, bool value, uint64_t timestamp_usec,
+                         void *userdata) {
+        unsigned *n = userdata;
+
+        (void) input;
+        (void) value;
+        (void) timestamp_usec;
+        (*n)++;
+}
+
+/* A burst faster than the reader: every edge is either reported or counted as lost,
+ * per input and for the whole HAL (freed inputs included), and the value ends right. */
+START_TEST(test_edges_lost) {
+        struct hal_input_config ic = { .name = "fast", .chip = "gpiochip0", .line = "GPIO12" };
+        const unsigned n = 1000;
+        struct hal_input *in = NULL;
+        struct ctx c;
+        struct client cl;
+        char line[64];
+        unsigned changes = 0;
+        uint64_t deadline;
+        _cleanup_(freep) char *burst = NULL;
+        size_t len = 0;
+
+        ctx_open(&c, "sim.sock");
+        ck_assert_int_eq(hal_input_request(c.hal, &ic, count_change, &changes, &in), 0);
+        ck_assert_uint_eq(hal_input_edges_lost(in), 0);
+        ck_assert_uint_eq(hal_edges_lost(c.hal), 0);
+        client_connect(&c, &cl);
+
+        /* All of it in one go: the board runs a hundred commands per wake-up, more
+         * than its queue of 64 holds, before the input's turn comes. */
+        burst = malloc(n * 32);
+        ck_assert_ptr_nonnull(burst);
+        for (unsigned i = 1; i <= n; i++)
+                len += (size_t) sprintf(burst + len, "set gpiochip0 12 %u\n", i % 2);
+        client_send_len(&c, &cl, burst, len);
+        for (unsigned i = 0; i < n; i++) {
+                client_line(&c, &cl, line, sizeof(line));
+                ck_assert_str_eq(line, "ok");
+        }
+
+        deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        while (changes + hal_input_edges_lost(in) < n)
+                loop_once(&c, deadline);
+        ck_assert_uint_eq(changes + hal_input_edges_lost(in), n);
+        ck_assert_uint_gt(hal_input_edges_lost(in), 0);
+        ck_assert(!hal_input_value(in));        /* edge 1000 went low */
+        ck_assert_uint_eq(hal_edges_lost(c.hal), hal_input_edges_lost(in));
+
+        /* The HAL's sum keeps what a freed input lost. */
+        {
+                uint64_t lost = hal_input_edges_lost(in);
+
+                hal_input_free(in);
+                ck_assert_uint_eq(hal_edges_lost(c.hal), lost);
+        }
+
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
+/* "i2c smbus-only on": the buses behave like i2c-stub's. The drivers that need plain
+ * I2C transfers (SHT3x, BH1750) fail with "Operation not supported", as they do on
+ * the kernel; the SMBus ones (BME280, ADS1115) go on reading, and a sensor opened
+ * meanwhile is behind the same bus. "off" brings the plain transfers back. */
+START_TEST(test_sim_smbus_only) {
+        const char *const drivers[] = { "bme280", "ads1115", "sht3x", "bh1750" };
+        const bool smbus[] = { true, true, false, false };
+        struct hal_sensor *sensors[4] = {};
+        struct hal_sensor *late = NULL;
+        struct reading reading;
+        struct client cl;
+        struct ctx c;
+
+        ctx_open(&c, "sim.sock");
+        client_connect(&c, &cl);
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++) {
+                struct hal_sensor_config sc = {
+                        .name = drivers[i], .driver = drivers[i], .bus = "/dev/i2c-1",
+                        .address = -1, .decimals = -1,
+                };
+
+                ck_assert_int_eq(hal_sensor_open(c.hal, &sc, &sensors[i]), 0);
+                ck_assert_int_eq(read_full(sensors[i], &reading), 1);
+        }
+
+        command(&c, &cl, "i2c smbus-only on", "ok");
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++)
+                ck_assert_msg(read_full(sensors[i], &reading) == (smbus[i] ? 1 : -EOPNOTSUPP),
+                              "%s", drivers[i]);
+        {
+                struct hal_sensor_config sc = {
+                        .name = "late", .driver = "sht3x", .bus = "/dev/i2c-1",
+                        .address = -1, .decimals = -1,
+                };
+                int r = hal_sensor_open(c.hal, &sc, &late);
+
+                if (r == 0)
+                        r = read_full(late, &reading);
+                ck_assert_int_eq(r, -EOPNOTSUPP);
+                late = hal_sensor_free(late);
+        }
+
+        command(&c, &cl, "i2c smbus-only off", "ok");
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++)
+                ck_assert_msg(read_full(sensors[i], &reading) == 1, "%s", drivers[i]);
+
+        command(&c, &cl, "i2c smbus-only", "error: usage: i2c smbus-only on|off");
+        command(&c, &cl, "i2c smbus-only yes", "error: usage: i2c smbus-only on|off");
+        command(&c, &cl, "i2c plain on", "error: usage: i2c smbus-only on|off");
+
+        for (size_t i = 0; i < ELEMENTSOF(sensors); i++)
+                hal_sensor_free(sensors[i]);
+        client_close(&cl);
+        ctx_close(&c);
+}
+END_TEST
+
 static Suite *hal_sim_suite(void) {
         Suite *s = suite_create("hal-sim");
         TCase *tc = tcase_create("core");
@@ -1576,6 +1754,9 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_sim_same_line_twice);
         tcase_add_test(tc, test_sim_hold);
         tcase_add_test(tc, test_reconfigure_new_fd);
+        tcase_add_test(tc, test_sim_queue_overflow);
+        tcase_add_test(tc, test_edges_lost);
+        tcase_add_test(tc, test_sim_smbus_only);
         suite_add_tcase(s, tc);
         return s;
 }

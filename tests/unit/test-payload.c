@@ -320,11 +320,12 @@ START_TEST(test_stats) {
         struct gateway_stats s = {
                 .sent = 12, .queued = 0, .dropped = 3, .reconnects = 1, .read_errors = 7,
                 .commands = 5, .command_errors = 2, .uptime_sec = 86400, .connected = true,
-                .rejected = 4,
+                .rejected = 4, .edges_lost = 936,
         };
         const char *expected =
                 "{\"sent\":12,\"queued\":0,\"dropped\":3,\"reconnects\":1,\"read_errors\":7,"
-                "\"commands\":5,\"command_errors\":2,\"uptime\":86400,\"connected\":true,\"rejected\":4}";
+                "\"commands\":5,\"command_errors\":2,\"uptime\":86400,\"connected\":true,\"rejected\":4,"
+                "\"edges_lost\":936}";
 
         memset(buf, 'x', sizeof(buf));
         assert_output(format_stats_json(&s, buf, sizeof(buf)), expected);
@@ -333,11 +334,13 @@ START_TEST(test_stats) {
         s = (struct gateway_stats) {
                 .sent = UINT64_MAX, .queued = 10, .dropped = 100, .reconnects = 9999999999,
                 .read_errors = 1, .commands = 18446744073709551614u, .uptime_sec = 59,
+                .edges_lost = UINT64_MAX,
         };
         assert_output(format_stats_json(&s, buf, sizeof(buf)),
                       "{\"sent\":18446744073709551615,\"queued\":10,\"dropped\":100,"
                       "\"reconnects\":9999999999,\"read_errors\":1,\"commands\":18446744073709551614,"
-                      "\"command_errors\":0,\"uptime\":59,\"connected\":false,\"rejected\":0}");
+                      "\"command_errors\":0,\"uptime\":59,\"connected\":false,\"rejected\":0,"
+                      "\"edges_lost\":18446744073709551615}");
 }
 END_TEST
 

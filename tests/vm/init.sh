@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of the test VM (tests/vm/run.sh packs it): mounts the kernel's file
 # systems, creates the simulated hardware (two gpio-sim chips through configfs,
-# i2c-stub at the BME280's address), starts a mosquitto broker on loopback and
+# i2c-stub at the BME280's and the ADS1115's addresses), starts a mosquitto broker on loopback and
 # runs the scenarios of /vm/scenarios.sh against the real iotgwd with
 # hal = gpiod. Every scenario prints one line on the console, "ok N - NAME" or
 # "FAIL N - NAME" followed by what it saw; the last line is
@@ -281,17 +281,22 @@ sim_chip() {
 sim_chip a iotgwd-vm-a 32 4=GPIO4 5=GPIO5 6=GPIO6 17=GPIO17 22=GPIO22 23=GPIO23 24=GPIO24 25=GPIO25 27=GPIO27
 sim_chip b "" 8
 
-modprobe_stub() {
-	insmod /lib/modules/i2c-stub.ko chip_addr=0x76 || die "insmod i2c-stub failed"
+# stub_load ADDRESSES: i2c-stub with a chip at each address (comma-separated);
+# sets I2C_BUS to its adapter's number. The scenarios use it too.
+stub_load() {
+	insmod /lib/modules/i2c-stub.ko chip_addr="$1" || return 1
 	for _a in /sys/class/i2c-dev/i2c-*; do
 		if grep -q "SMBus stub" "$_a/name" 2>/dev/null; then
 			I2C_BUS=${_a##*/i2c-}
 			return 0
 		fi
 	done
-	die "no i2c-dev node for i2c-stub"
+	echo "no i2c-dev node for i2c-stub"
+	return 1
 }
-modprobe_stub
+# The BME280 at 0x76 and the ADS1115 at 0x48.
+I2C_STUB_ADDRESSES=0x76,0x48
+stub_load "$I2C_STUB_ADDRESSES" || die "cannot load i2c-stub"
 
 cat >/tmp/mosquitto.conf <<EOF
 listener $MQTT_PORT 127.0.0.1
