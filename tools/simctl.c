@@ -31,7 +31,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "Usage: iotgwd-simctl SOCKET [COMMAND...]\n"
                                 "Commands: set CHIP LINE 0|1, get CHIP LINE, sensor NAME QUANTITY VALUE,\n"
                                 "          fail NAME on|off, fail CHIP LINE on|off, power NAME off|on,\n"
-                                "          hold CHIP LINE CONSUMER, release CHIP LINE, help.\n"
+                                "          hold CHIP LINE CONSUMER, release CHIP LINE, i2c smbus-only on|off,\n"
+                                "          help.\n"
                                 "Without COMMAND, reads lines from stdin.\n");
                 return argc < 2 ? 2 : 0;
         }
