@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the hot-path formatters: timestamps, readings, error reports and
  * counters, byte for byte, including the buffer-too-small and bad-value cases. */
 #include <check.h>

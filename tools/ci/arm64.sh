@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # CI stage "arm64": cross-build the arm64 package (dpkg-buildpackage -a arm64,
 # tests off), then build the unit tests in the same cross-configured tree and run
 # every one of them under qemu-aarch64. Unit tests need no broker and no

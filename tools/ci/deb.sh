@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # CI stage "deb": build the amd64 package from a copy of the working tree, lint it
 # (no lintian error or warning allowed), and check the unit it ships with
 # systemd-analyze (verify, and a sandbox exposure of at most 1.5).
