@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See log.h. Structured journal entries when JOURNAL_STREAM names our stderr. */
 #include <errno.h>
 #include <stdio.h>

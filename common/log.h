@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one logging module: journal entries with fields when stderr is the journal,
  * "<N>"-prefixed stderr lines otherwise. Both the daemon and the HAL log through it. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small helpers used everywhere: scope-bound cleanup, ownership transfer, array sizes. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Exponential back-off with jitter for broker reconnects. */
 #include "backoff.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reconnect back-off: exponential growth with jitter between a minimum and a maximum
  * delay. Pure logic with its own small pseudo-random generator, so that the link and
  * the unit tests choose the seed and no delay depends on the wall clock.

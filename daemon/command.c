@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parsing of an output's /set payload. The payload comes from anyone who can publish
  * to the broker, so the checks run cheapest and most fundamental first (length, NUL,
  * UTF-8) and the JSON form is held to RFC 8259 plus our own schema: json-c alone would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Commands for GPIO outputs: what an output's /set topic may carry, parsed strictly.
  * Every payload comes from the network, so anything not exactly understood is refused
  * with a reason that can be published back on the error topic. */

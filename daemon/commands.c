@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Routes incoming MQTT messages: BASE/<entity>/set and /get, BASE/stats/get, and Home
  * Assistant's birth message. Everything here is untrusted input: a bad command is
  * answered on BASE/error (and the MQTT 5 response topic, when that is allowed) and

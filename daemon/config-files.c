@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Checks of the files a configuration names, beyond its syntax: what start-up would
  * otherwise only find when the MQTT client is created or a sensor is read. Used by --check, at start-up
  * and before a reload is applied, so a reload never meets a file it cannot use. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private to the configuration loader (config.c) and its key tables
  * (config-keys.c): the loader's state, the key table format, and the helpers the
  * two share. Not for use elsewhere: the public interface is config.h. */

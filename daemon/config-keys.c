@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The keys of each configuration section and their strict value parsers.
  *
  * One table per section kind maps a key to a parser and the field it fills;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Loads iotgwd.conf and its conf.d drop-ins into a validated struct config.
  *
  * inih splits lines into sections and key/value pairs; everything around it is

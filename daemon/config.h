@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The parsed configuration: iotgwd.conf plus the conf.d drop-ins, validated.
  * Pure data; nothing here touches hardware or the network. */
 #pragma once

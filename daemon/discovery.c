@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Home Assistant MQTT discovery: builds one config per entity (and per sensor quantity,
  * and per gateway statistic) and hands it to the caller to publish. See discovery.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Home Assistant MQTT discovery: the config topics and JSON payloads that make the
  * gateway's inputs, outputs, sensor quantities and own statistics appear in Home
  * Assistant as one device. Pure generation: nothing here touches the network; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A GPIO input entity: its debounced changes become retained ON/OFF states. An input
  * whose line could not be requested at start-up waits for it, retrying. */
 #include "manager.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A GPIO output entity: commands on BASE/<name>/set, timed pulses, its state echoed. An
  * output whose line could not be requested at start-up waits for it, retrying, and
  * refuses commands meanwhile. */

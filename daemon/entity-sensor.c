@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A sensor entity: reads on an aligned schedule, publishes one retained JSON object
  * per reading, counts and reports failures, never stops trying. */
 #include <inttypes.h>

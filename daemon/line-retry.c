@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The retry schedule of GPIO line requests that failed at start-up. */
 #include <errno.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Retrying a GPIO line request that failed at start-up (a line another program holds,
  * a chip that appears later): a one-shot timer with a doubling delay, so an entity
  * without its line costs one wake-up per attempt and nothing in between. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* iotgwd: bridges a board's GPIO pins and sensors to MQTT. This file holds only the
  * command line; the daemon is in manager.c. */
 #include <getopt.h>

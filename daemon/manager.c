@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The manager: owns the loop, the configuration, the HAL, the MQTT link and the
  * entities; handles the systemd life cycle (notify, watchdog, reload, stop). */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The manager owns the event loop and everything on it: the configuration, the HAL,
  * the MQTT link and the entities (inputs, outputs, sensors). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The MQTT link: one libmosquitto client per connection attempt, driven by sd-event.
  *
  * libmosquitto runs without a thread: its socket is an I/O source (EPOLLOUT only while

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The MQTT link: one libmosquitto client driven by the sd-event loop (no mosquitto
  * thread), asynchronous name resolution and connect, reconnect with back-off and
  * jitter, subscriptions renewed on every connect, and a bounded in-memory queue that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The bounded message queue of the MQTT link.
  *
  * Entries live in a table allocated once; they are chained twice by index: one list in

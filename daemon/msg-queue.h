@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The bounded in-memory queue behind the MQTT link: what waits for the broker and
  * what was handed to it but not yet acknowledged. Pure logic, no I/O: all memory is
  * taken once at creation (an entry table and a byte arena), nothing per message.

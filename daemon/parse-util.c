@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Strict parsers for configuration values and command payloads.
  *
  * Every function here rejects what it does not fully understand: leading or

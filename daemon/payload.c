@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON payloads on the hot path. Everything is written by hand into the caller's
  * buffer: no allocation, no printf (whose %f follows LC_NUMERIC and whose %g may
  * switch to exponents), and a payload that does not fit is an error, never cut. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the gateway publishes, formatted on the hot path: readings, timestamps, error
  * reports and counters as JSON, written into the caller's buffer without allocating.
  * Every function returns the length written (the NUL terminator not counted) or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Applying a configuration, at start-up and on SIGHUP, all or nothing.
  *
  * The new entities, topics and MQTT link are built beside the running ones. A line the

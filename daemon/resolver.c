@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* getaddrinfo() off the loop: each lookup is a query object and one short-lived
  * thread that calls getaddrinfo() for it, stores the answer in it and writes to its
  * eventfd, which the loop watches. Reading the answer and calling back happen on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Asynchronous host name resolution for the MQTT link, the way the system resolves
  * names: getaddrinfo() through NSS (/etc/hosts, DNS as /etc/resolv.conf says at the
  * time of the lookup, mDNS, systemd-resolved, whatever nsswitch.conf lists), run on a

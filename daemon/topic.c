@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MQTT topic helpers. Entity names become topic levels, so they are held to a small
  * safe alphabet: nothing that MQTT treats specially ('/', '+', '#'), nothing that
  * needs quoting in Home Assistant ids, and a bounded length. */

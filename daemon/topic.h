@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MQTT topic helpers: validating the levels iotgwd builds its topics from, building the
  * topics once at configuration time, and routing incoming command topics. */
 #pragma once

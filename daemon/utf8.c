@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 well-formedness, by the table of well-formed byte sequences in the Unicode
  * Standard (chapter 3, table 3-7): the second byte's allowed range depends on the
  * first byte, which is what excludes overlong forms, surrogates and values above

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 decoding of one character at a time, shared by command parsing (which refuses
  * malformed input) and JSON escaping (which replaces it). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See debounce.h. The whole state is three values: the level last reported, the
  * latest raw level and when that level began. A change is pending exactly while
  * the two levels differ, which is why a bounce back needs no special case. */

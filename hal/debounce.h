@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pure debouncer for one GPIO input: raw edges in, stable changes out.
  *
  * It knows nothing of the event loop: every call takes the time as a parameter

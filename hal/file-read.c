@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See file-read.h. sysfs attributes are produced in one go by the kernel, so a plain
  * read loop until EOF gives a consistent snapshot of a small file. */
 #include <errno.h>

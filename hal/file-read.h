@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading the small text files of sysfs and the 1-Wire bus for the real backend. */
 #pragma once
 

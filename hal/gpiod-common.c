@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See gpiod-common.h. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the libgpiod v1 and v2 backends share: everything that does not depend on the
  * libgpiod API version (errno conversion, line offsets, the backend state, and the
  * sensor operations that go to i2c-dev and plain files). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The real GPIO backend on libgpiod 1.6 (Debian 12), which speaks the character
  * device's uAPI v1: edge events on both edges with monotonic kernel timestamps
  * (kernel 5.7 and later), bias and active-low as request flags, and no debounce in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The real GPIO backend on libgpiod 2.x (the character device's uAPI v2): one line
  * request per configured line, edge events on both edges with monotonic kernel
  * timestamps and per-line sequence numbers, and debounce done by the kernel.

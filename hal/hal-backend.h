@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a HAL backend provides (internal to hal/). hal.c turns these raw operations
  * into the public interface: it watches input fds on the loop, debounces where the
  * kernel does not, and opens sensors through i2c_open/file_read. */

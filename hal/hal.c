@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GPIO half of the HAL: picks a backend, and turns its raw lines into the public
  * inputs and outputs. An input is a backend line, an I/O source on the line's fd and,
  * when the kernel does not debounce, a timer driven by the pure debouncer. The sensor

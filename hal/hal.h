@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* iotgwd's hardware abstraction: the one interface between the daemon and the board.
  *
  * The daemon asks for GPIO inputs, GPIO outputs and sensors by their configuration;

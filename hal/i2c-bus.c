@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The helpers of i2c-bus.h: SMBus and plain-I2C transactions expressed through a
  * device's ops table, so drivers never see which transport carries them. */
 #include <errno.h>

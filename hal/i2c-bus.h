@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One I2C device at one address, whatever carries the bytes: the kernel's i2c-dev
  * character device or a simulated chip. The operations mirror the Linux i2c-dev
  * interface (an SMBus transfer like the I2C_SMBUS ioctl, a combined plain-I2C transfer

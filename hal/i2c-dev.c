@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The real I2C transport: a /dev/i2c-N character device bound to one address. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A sensor reading: up to READING_MAX named quantities, as the drivers decode them. */
 #pragma once
 

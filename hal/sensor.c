@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The sensor half of hal.h: finds the driver a configuration names, gets it a
  * transport from the backend (an I2C device through i2c_open, or file reads through
  * file_read) and forwards readings. The drivers themselves live in hal/drivers/. */

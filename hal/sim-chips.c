@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Simulated sensor chips (see sim-chips.h). Each I2C model keeps the registers or
  * command state of the real part and answers SMBus and plain transfers the way the
  * chip does on the wire, so the real drivers in hal/drivers/ run against it

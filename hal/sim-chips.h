@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Simulated sensor devices for the simulated board: each models one real chip closely
  * enough that the real driver runs unchanged against it. An I2C chip serves the raw
  * registers that the driver decodes back to the value set with sim_chip_set() (within

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The simulated board's control socket: a line protocol on an AF_UNIX stream socket
  * through which tests and the demo drive inputs, read outputs and set sensor values.
  * Every byte a client sends is hostile: lines are bounded, tokens checked, and a

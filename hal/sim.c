@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The simulated board: a HAL backend with no hardware behind it, for the demo and
  * the tests. Chips and lines exist as soon as they are requested, under the names
  * the configuration uses. An input line is a pipe: driving its level writes a raw

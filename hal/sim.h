@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The simulated board's internals, shared by its two files: sim.c models the lines
  * and sensors and implements the backend operations; sim-control.c serves the
  * control socket through which tests and the demo drive the board. */

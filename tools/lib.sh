@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by tools/demo and tools/check: dependencies from debian/control, builds.
 # shellcheck shell=bash
 

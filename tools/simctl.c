@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* iotgwd-simctl: sends commands to the simulated board's control socket, one per
  * argument (or one per line of standard input), and prints each reply.
  * Used by tools/demo; handy for poking the demo by hand:

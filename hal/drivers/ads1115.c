@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* TI ADS1115 over SMBus (its registers are 16-bit, high byte first).
  *
  * One reading converts the four inputs in turn, single-shot: write the config word

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* TI ADS1115 16-bit ADC, four single-ended inputs: configuration words and decoding. */
 #pragma once
 

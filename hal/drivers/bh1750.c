@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ROHM BH1750 over I2C: one-byte opcodes as SMBus "send byte", the result as a bare
  * two-byte read (not expressible in SMBus).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ROHM BH1750FVI ambient light sensor: pure decoding. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bosch BME280 / BMP280 over I2C, SMBus transactions only.
  *
  * Forced mode: each reading starts one conversion and the read returns 0 with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bosch BME280 (temperature, humidity, pressure) and BMP280 (no humidity): the pure
  * decoding, shared by the driver, the simulated chip and the tests. */
 #pragma once

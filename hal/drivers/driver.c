@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The table of sensor drivers, looked up by the name in the configuration. */
 #include <string.h>
 

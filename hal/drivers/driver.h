@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a sensor driver is: a name, how it reaches its chip (an I2C device or a text
  * file of sysfs/1-Wire), its quantities and three operations. hal/sensor.c opens the
  * transport and hands it to the driver in a struct sensor_ctx; the driver owns only

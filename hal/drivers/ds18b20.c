@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DS18B20 through the kernel's w1_therm: reading w1_slave makes the kernel start a
  * conversion, wait for it and print the scratchpad with its CRC verdict and the
  * temperature in millidegrees. This file decodes that text strictly. */

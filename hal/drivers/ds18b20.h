@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Maxim DS18B20 1-Wire thermometer, read through the kernel's w1_therm driver. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sensirion SHT3x over plain I2C (its 16-bit commands and bare reads are not SMBus).
  *
  * A reading sends a single-shot command without clock stretching, returns 0 for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sensirion SHT3x (SHT30/31/35) humidity and temperature: pure decoding. */
 #pragma once
 

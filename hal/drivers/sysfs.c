@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The generic sysfs sensor: one number from a file, scaled (value = raw * scale +
  * offset) and reported as the quantity and unit the configuration names. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A number read from any sysfs attribute (thermal zones, hwmon, IIO). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for everything that touches bytes from the network in the command
  * path: command_parse(), utf8_valid() (against a second, decoding implementation),
  * format_error_json() (its output must parse back as JSON), topic_split_command()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the configuration loader and the value parsers.
  *
  * The input is split at the first line "%%": what comes before becomes iotgwd.conf,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the sensor drivers' pure decoders: every byte sequence must be
  * either rejected with an error or decoded into finite values within the reading's
  * bounds. The first input byte picks the decoder; the rest is its input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The simulated board of the whole-daemon tests and the steps they share. */
 #include <check.h>
 #include <stdio.h>

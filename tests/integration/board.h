@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The simulated board the whole-daemon tests run on, and what each of them needs: a
  * real mosquitto on a free loopback port, the real iotgwd binary, and a real MQTT
  * client as the user. */

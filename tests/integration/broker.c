@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A real mosquitto for integration tests, and a small threaded test client. */
 #include "broker.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helpers shared by the integration tests: a real mosquitto broker on a free
  * loopback port, and a small MQTT client to watch and poke it.
  *

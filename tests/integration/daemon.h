@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runs the real iotgwd binary for integration tests: writes its configuration into a
  * private directory, receives its sd_notify messages on a datagram socket of the
  * test's own, talks to its simulated board, and cleans up even when a test fails. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stalling TCP proxy of the integration tests (see stall-proxy.h).
  *
  * One thread, one poll() loop over the listening socket, a control pipe and both sockets

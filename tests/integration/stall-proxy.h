@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A TCP proxy for integration tests that can stall a connection: it listens on a free
  * loopback port and forwards every accepted connection to a broker on 127.0.0.1. On
  * command it stops reading from the clients connected so far, so that their socket

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of what the network may ask of the daemon: MQTT 5 replies and
  * where they may go, retained commands, long topics, and pulses that last what was
  * asked for. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of how the MQTT link connects and reconnects: the back-off and the
  * warning when another client uses the same client id (the real daemon, a real
  * mosquitto and a test client with the daemon's client id), the reason logged when a

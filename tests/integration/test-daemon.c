@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of the whole daemon: start-up, inputs, outputs, sensors, the
  * broker going away, signals and exit statuses. */
 #include <check.h>

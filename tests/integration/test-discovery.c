@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of Home Assistant discovery: a real mosquitto, the real iotgwd on
  * the simulated board, and a client playing Home Assistant. Every discovered topic is
  * checked against what the daemon really publishes and obeys. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of the MQTT link against a real mosquitto: connect by address and
  * by name (the system resolver), retained publish, subscriptions, queueing while the broker is down,
  * reconnect with resubscription and in-order delivery, in-flight messages surviving a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of SIGHUP: a new configuration applies completely or not at all,
  * lines in use are handed over without being released. */
 #include <check.h>

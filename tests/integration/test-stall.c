@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Integration tests of delivery when the path to the broker misbehaves: a connection
  * that stops taking data (through the stalling proxy) while commands keep flooding in,
  * and a broker that refuses messages (an ACL, MQTT 5 reason code 135). */

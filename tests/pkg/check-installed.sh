@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Installed-package test of iotgwd: installs the .deb into a Debian root, checks
 # what it put there and what its maintainer scripts did, then purges it and
 # checks what is gone and what (by policy) stays. One PASS/FAIL line per check;

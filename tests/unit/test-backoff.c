@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the reconnect back-off: bounds, growth, jitter, reset, and what a
  * connection's lifetime does to it (time passed in, nothing sleeps). */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for command_parse() and utf8_valid(): every accepted form of an output's
  * /set payload and every way a hostile or careless publisher can get it wrong. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for config_load(): good files and their values, defaults, drop-ins in
  * conf.d, every kind of error with its exact FILE:LINE, the password file checks,
  * and the shipped conf/iotgwd.conf. Each test writes its files into a fresh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the pure debouncer: edge sequences with explicit times, no sleeping. */
 #include <check.h>
 #include <stdint.h>

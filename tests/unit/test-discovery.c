@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for daemon/discovery.c: every emitted Home Assistant config is parsed back
  * with json-c and checked key by key against the topics the daemon publishes on. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sensor drivers: the pure decoders against datasheet examples, every failure mode
  * of the bus I/O, and round trips through the simulated chips (value set on the chip,
  * read back by the real driver through hal_sensor_*). The HAL here is a minimal

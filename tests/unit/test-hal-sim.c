@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for hal.c on the simulated board: inputs, outputs and debounce driven
  * through the control socket, the way the integration tests and the demo drive them.
  * Every wait runs the event loop until the expected thing happened, with a generous

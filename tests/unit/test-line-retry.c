@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the retry schedule of GPIO lines that could not be requested at
  * start-up: the delays, and the timer that runs the attempts until one succeeds. */
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the link's bounded queue: order, limits, drop policy by class,
  * coalescing, refused pushes, correlation data, in-flight protection, requeue after a
  * disconnect, byte accounting and arena wrap-around. */

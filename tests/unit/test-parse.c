@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the strict value parsers in daemon/parse-util.c: good values,
  * each kind of bad value, the limits, and overflow. */
 #include <check.h>

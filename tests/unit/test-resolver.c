@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the resolver: names resolve exactly as getaddrinfo() resolves them
  * (localhost, the names in /etc/hosts, this host's own name, numeric addresses),
  * localhost names the system does not know are the loopback, an unknown name fails in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the topic helpers: level validation, building topics, and routing
  * incoming command topics back to an entity and a verb. */
 #include <check.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # /init of the test VM (tests/vm/run.sh packs it): mounts the kernel's file
 # systems, creates the simulated hardware (two gpio-sim chips through configfs,
 # i2c-stub at the BME280's and the ADS1115's addresses), starts a mosquitto broker on loopback and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/vm/kernel.sh: build (once) the small kernel the VM tests boot, from
 # Debian's linux-source-6.1: tinyconfig plus tests/vm/kernel.config.
 #

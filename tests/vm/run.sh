@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/vm/run.sh: boot the test kernel (tests/vm/kernel.sh) in QEMU with an
 # initramfs holding iotgwd, mosquitto, mosquitto_pub/sub, libgpiod's tools,
 # i2c-tools and busybox, run the scenarios of tests/vm/scenarios.sh there and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The scenarios of the test VM, sourced by /init (tests/vm/init.sh), which
 # provides the helpers and runs every name of $SCENARIOS as scenario_NAME in a
 # subshell: it passes when it returns 0. Each one writes its own configuration,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # CI stage "deb": build the amd64 package from a copy of the working tree, lint it
 # (no lintian error or warning allowed), and check the unit it ships with
 # systemd-analyze (verify, and a sandbox exposure of at most 1.5).
@@ -13,6 +14,8 @@ out=${IOTGWD_CI_OUT:-/tmp/iotgwd-ci}
 version=$(ci_version)
 mapfile -t tools < <(ci_stage_depends deb)
 ci_apt_install "${tools[@]}"
+# Every source file says its license (debian/copyright: MIT throughout).
+bash "$ci_top/tools/ci/spdx-check.sh"
 if ! (cd "$ci_top" && dpkg-checkbuilddeps 2>/dev/null); then
 	ci_log "installing Build-Depends"
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 build-dep -y -q "$ci_top" >/dev/null

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # CI stage "pkg-test": install the amd64 .deb into fresh Debian 12 roots and run
 # tests/pkg/check-installed.sh there, once as a normal system and once with
 # systemd-sysusers hidden (the postinst's adduser fallback).

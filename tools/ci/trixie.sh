@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # CI stage "trixie": build and run "make check" (unit and integration tests) on
 # Debian 13, which has libgpiod 2.x, in a chroot.
 #

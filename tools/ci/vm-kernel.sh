@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2317 # the run_* functions are called as "run_$u"
 # CI stage "vm": the real iotgwd with hal = gpiod on a real kernel, in QEMU,
 # against the kernel's gpio-sim and i2c-stub (tests/vm/). It runs twice:
