@@ -35,7 +35,7 @@ cp "$here/scenarios.sh" "$work/data/scenarios.sh"
 if [ -n "${IOTGWD_VM_SYSTEMD_ONLY:-}" ]; then
 	tr ',' '\n' <<<"$IOTGWD_VM_SYSTEMD_ONLY" >"$work/data/only"
 fi
-mkfs.ext4 -q -F -L vmdata -d "$work/data" "$work/data.img" 96M
+mkfs.ext4 -q -F -L vmdata -d "$work/data" "$work/data.img" 96M >/dev/null
 
 console=$work/console.log
 timeout=${IOTGWD_VM_SYSTEMD_TIMEOUT:-900}
