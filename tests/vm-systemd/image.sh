@@ -12,6 +12,8 @@
 # Cached in /var/cache/iotgwd-vm-systemd/KEY, KEY a hash of this script, the test
 # unit, the suite and the package list; IOTGWD_VM_SYSTEMD_CACHE overrides the
 # directory. Older keys are removed when a new image is made.
+# The customize hooks are single-quoted on purpose: mmdebstrap passes the root as $1.
+# shellcheck disable=SC2016,SC2012
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
