@@ -36,6 +36,8 @@ if [ -n "${IOTGWD_VM_SYSTEMD_ONLY:-}" ]; then
 	tr ',' '\n' <<<"$IOTGWD_VM_SYSTEMD_ONLY" >"$work/data/only"
 fi
 mkfs.ext4 -q -F -L vmdata -d "$work/data" "$work/data.img" 96M >/dev/null
+# The ACPI device that gives the guest a GPIO chip (see gpio-chip.asl).
+iasl -p "$work/gpio-chip" "$here/gpio-chip.asl" >"$work/iasl.log" 2>&1 || { cat "$work/iasl.log"; exit 1; }
 
 console=$work/console.log
 timeout=${IOTGWD_VM_SYSTEMD_TIMEOUT:-900}
@@ -48,6 +50,7 @@ timeout "$timeout" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 \
 	-drive "file=$image/root.img,if=virtio,format=raw,snapshot=on" \
 	-drive "file=$work/data.img,if=virtio,format=raw" \
 	-device virtio-rng-pci \
+	-acpitable "file=$work/gpio-chip.aml" \
 	-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
 	-append "console=ttyS0 root=/dev/vda rw quiet loglevel=3 systemd.show_status=false panic=-1"
 rc=$?

@@ -229,6 +229,67 @@ scenario_i2c_sandbox() {
 	! echo "$n" | grep -qi 'not permitted\|permission denied' || { note "refused: $n"; return 1; }
 }
 
+# The gpio rule: the chip of gpio-amdpt (an ACPI device QEMU is given, see
+# gpio-chip.asl) shows as /dev/gpiochipN owned by group gpio, 0660.
+gpio_chip_dev() {
+	local c
+	for c in /dev/gpiochip*; do
+		[ -e "$c" ] && udevadm info -q path "$c" | grep -q '/AMDIF030:00/' && echo "$c"
+	done | head -n 1
+}
+
+scenario_udev_gpio() {
+	local dev
+	modprobe gpio-amdpt || { note "modprobe gpio-amdpt failed"; return 1; }
+	until_ms 10000 sh -c 'ls /dev/gpiochip* >/dev/null 2>&1' || { note "no /dev/gpiochip*"; return 1; }
+	udevadm settle -t 10
+	dev=$(gpio_chip_dev)
+	[ -n "$dev" ] || { note "no chip of AMDIF030:00: $(ls -l /dev/gpiochip*)"; return 1; }
+	[ "$(stat -c %G:%a "$dev")" = gpio:660 ] || { note "$dev is $(stat -c %U:%G:%a "$dev")"; return 1; }
+}
+
+# DeviceAllow=char-gpiochip and the gpio group let the daemon (hal = gpiod) request
+# a line of that chip, named by its label, and serve it.
+scenario_gpio_sandbox() {
+	local base since
+	base=iotgw/$(hostname)
+	printf '[output lamp0]\nchip = AMDIF030:00\nline = 0\ninitial = off\n' >/etc/iotgwd/conf.d/40-gpio.conf
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	restart || { rm -f /etc/iotgwd/conf.d/40-gpio.conf; note "start failed"; return 1; }
+	: >/tmp/mqtt-gpio.log
+	mosquitto_sub -v -t "$base/#" >>/tmp/mqtt-gpio.log 2>/dev/null &
+	local sub=$! seen=0 log
+	until_ms 30000 grep -qxF "$base/lamp0/state OFF" /tmp/mqtt-gpio.log || seen=1
+	kill "$sub"
+	log=$(journalctl -u iotgwd --since "$since" -o cat)
+	rm -f /etc/iotgwd/conf.d/40-gpio.conf
+	restart || { note "restart without the output failed"; return 1; }
+	[ "$seen" -eq 0 ] || { note "no lamp0 state; journal: $log"; return 1; }
+	echo "$log" | grep -q 'started: 0 inputs, 1 outputs, 0 sensors on gpiod' || { note "journal: $log"; return 1; }
+}
+
+# The control of gpio_sandbox: without DeviceAllow=char-gpiochip the chip meets
+# EPERM from the device policy, and the journal says so. The chip is named by its
+# path here: looked up by label, the chips it cannot open are skipped and the
+# error is "No such file or directory".
+scenario_gpio_denied() {
+	local since log dev
+	dev=$(gpio_chip_dev)
+	[ -n "$dev" ] || { note "no chip of AMDIF030:00"; return 1; }
+	mkdir -p "$UNIT_DROPIN"
+	printf '[Service]\nDeviceAllow=\nDeviceAllow=char-i2c rw\n' >"$UNIT_DROPIN/50-vm-no-gpio.conf"
+	systemctl daemon-reload
+	printf '[output lamp0]\nchip = %s\nline = 0\ninitial = off\n' "$dev" >/etc/iotgwd/conf.d/40-gpio.conf
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	restart
+	until_ms 30000 sh -c "journalctl -u iotgwd --since '$since' -o cat | grep -q 'lamp0.*Operation not permitted'"
+	log=$(journalctl -u iotgwd --since "$since" -o cat)
+	rm -f /etc/iotgwd/conf.d/40-gpio.conf "$UNIT_DROPIN/50-vm-no-gpio.conf"
+	systemctl daemon-reload
+	restart || { note "restart without the drop-in failed"; return 1; }
+	echo "$log" | grep -q 'lamp0.*Operation not permitted' || { note "no EPERM for lamp0: $log"; return 1; }
+}
+
 scenario_sim_start() {
 	: >"$MQTT_LOG"
 	sim_conf
@@ -478,6 +539,9 @@ run after_mosquitto
 run sandbox
 run udev_i2c
 run i2c_sandbox
+run udev_gpio
+run gpio_sandbox
+run gpio_denied
 run sim_start
 run commands
 run journal_start

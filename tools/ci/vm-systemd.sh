@@ -2,7 +2,8 @@
 # CI stage "vm-systemd": the installed package under a real systemd. Boots a
 # Debian 12 image (mmdebstrap, mkfs.ext4 -d; cached in /var/cache/iotgwd-vm-systemd)
 # with Debian's own kernel in QEMU (TCG) and runs tests/vm-systemd/scenarios.sh
-# there: dpkg -i, the user and groups, the unit's sandbox as the process sees it,
+# there: dpkg -i, the user and groups, the udev rules and the device policy on an
+# i2c-stub bus and a GPIO chip, the unit's sandbox as the process sees it,
 # MQTT, the journal's fields, reload, the watchdog, restarts, exit 78, stop, a
 # SystemCallLog= run, purge.
 #
