@@ -6,6 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* The entries carry the caller's CODE_FILE/CODE_LINE/CODE_FUNC (log_internal's
+ * arguments); without this sd_journal_sendv() would add its own call site here,
+ * and every entry would have each of them twice. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "log.h"

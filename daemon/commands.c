@@ -84,16 +84,33 @@ static void reply(struct manager *m, const struct mqtt_message *msg, const char 
 }
 
 static void reply_error(struct manager *m, const struct mqtt_message *msg, const char *error) {
-        char topic[QUOTED_TOPIC_MAX + 4];
-        size_t n;
+        char topic[QUOTED_TOPIC_MAX + 4], name[65];
+        const char *entity = NULL, *verb;
+        size_t n, entity_len;
         bool cut;
         int len;
 
         m->command_errors++;
         n = quoted_topic_len(msg->topic, &cut);
         snprintf(topic, sizeof(topic), "%.*s%s", (int) n, msg->topic, cut ? "..." : "");
+        /* BASE/<entity>/<verb>: the entity as the topic names it, known or not, cut
+         * at a character boundary to the 64 bytes the "unknown entity" error quotes. */
+        if (topic_split_command(m->topics.base, msg->topic, &entity, &entity_len, &verb) == 0) {
+                size_t k = 0;
+
+                while (k < entity_len) {
+                        size_t c = utf8_char_length((const uint8_t *) entity + k, entity_len - k) ?: 1;
+
+                        if (k + c > sizeof(name) - 1)
+                                break;
+                        k += c;
+                }
+                memcpy(name, entity, k);
+                name[k] = '\0';
+                entity = name;
+        }
         if (manager_log_allowed(m, &m->log_rejected, "rejected commands"))
-                log_entity_full(LOG_WARNING, 0, NULL, topic, "rejected command on %s: %s", topic, error);
+                log_entity_full(LOG_WARNING, 0, entity, topic, "rejected command on %s: %s", topic, error);
         len = format_error_json(topic, strlen(topic), error, m->buf, sizeof(m->buf));
         if (len < 0)
                 return;
