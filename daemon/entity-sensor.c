@@ -12,9 +12,12 @@
 #include "topic.h"
 
 static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
+        struct timespec ts = {};
 
-        clock_gettime(clock, &ts);
+        /* Only fails where time_t cannot hold the time (32-bit, after 2038): zero
+         * rather than whatever the stack held. */
+        if (clock_gettime(clock, &ts) < 0)
+                return 0;
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 

@@ -36,6 +36,7 @@ int hal_gpiod_open_chip(const char *spec, hal_gpiod_open_t open_chip, struct gpi
         _cleanup_(closedirp) DIR *dir = NULL;
         char path[PATH_MAX];
         struct dirent *de;
+        int denied = 0;
 
         if (spec[0] == '/') {
                 *ret = open_chip(spec, NULL);
@@ -61,13 +62,18 @@ int hal_gpiod_open_chip(const char *spec, hal_gpiod_open_t open_chip, struct gpi
                         continue;
                 snprintf(path, sizeof(path), "/dev/%s", de->d_name);
                 /* One unreadable chip must not hide the others. */
+                errno = 0;
                 chip = open_chip(path, spec);
                 if (chip) {
                         *ret = chip;
                         return 0;
                 }
+                if (errno == EACCES || errno == EPERM)
+                        denied = -errno;
         }
-        return -ENOENT;
+        /* Not found, but some chip could not be looked at: say why, or a sandbox or
+         * permission problem would read as a missing chip. */
+        return denied ?: -ENOENT;
 }
 
 int hal_gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state) {

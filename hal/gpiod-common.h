@@ -25,7 +25,8 @@ typedef struct gpiod_chip *(*hal_gpiod_open_t)(const char *path, const char *lab
 /** A chip by path (/dev/gpiochip0), by name (gpiochip0) or by label (pinctrl-rp1):
  * names change with probe order, labels name the hardware. Walks /dev itself, since
  * libgpiod 1.6's own label lookup gives up when any one chip cannot be opened.
- * -ENOENT when no chip matches. */
+ * -ENOENT when no chip matches, or -EACCES/-EPERM when none matched but a chip
+ * could not be opened for that reason (it may be the one). */
 int hal_gpiod_open_chip(const char *spec, hal_gpiod_open_t open_chip, struct gpiod_chip **ret);
 /** The backend's init and done operations: the consumer label requests carry. */
 int hal_gpiod_init(sd_event *event, const struct hal_options *options, void **ret_state);

@@ -40,6 +40,7 @@ static struct gpiod_chip *gpiod_open_labelled(const char *path, const char *labe
 
         if (chip && label && !streq_ptr(gpiod_chip_label(chip), label)) {
                 gpiod_chip_close(chip);
+                errno = 0;              /* not an error: another chip */
                 return NULL;
         }
         return chip;

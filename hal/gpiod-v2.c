@@ -49,11 +49,14 @@ static bool gpiod_chip_has_label(struct gpiod_chip *chip, const char *label) {
 static struct gpiod_chip *gpiod_open_labelled(const char *path, const char *label) {
         struct gpiod_chip *chip;
 
-        if (label && !gpiod_is_gpiochip_device(path))
+        if (label && !gpiod_is_gpiochip_device(path)) {
+                errno = 0;              /* not a chip: nothing to say */
                 return NULL;
+        }
         chip = gpiod_chip_open(path);
         if (chip && label && !gpiod_chip_has_label(chip, label)) {
                 gpiod_chip_close(chip);
+                errno = 0;              /* not an error: another chip */
                 return NULL;
         }
         return chip;

@@ -280,15 +280,18 @@ scenario_gpio_denied() {
 	mkdir -p "$UNIT_DROPIN"
 	printf '[Service]\nDeviceAllow=\nDeviceAllow=char-i2c rw\n' >"$UNIT_DROPIN/50-vm-no-gpio.conf"
 	systemctl daemon-reload
-	printf '[output lamp0]\nchip = %s\nline = 0\ninitial = off\n' "$dev" >/etc/iotgwd/conf.d/40-gpio.conf
+	# By path, and by label: a chip the sandbox hides must not read as a missing one.
+	printf '[output lamp0]\nchip = %s\nline = 0\ninitial = off\n[output lamp1]\nchip = AMDIF030:00\nline = 1\n' \
+		"$dev" >/etc/iotgwd/conf.d/40-gpio.conf
 	since=$(date '+%Y-%m-%d %H:%M:%S')
 	restart
-	until_ms 30000 sh -c "journalctl -u iotgwd --since '$since' -o cat | grep -q 'lamp0.*Operation not permitted'"
+	until_ms 30000 sh -c "journalctl -u iotgwd --since '$since' -o cat | grep -q 'lamp1.*Operation not permitted'"
 	log=$(journalctl -u iotgwd --since "$since" -o cat)
 	rm -f /etc/iotgwd/conf.d/40-gpio.conf "$UNIT_DROPIN/50-vm-no-gpio.conf"
 	systemctl daemon-reload
 	restart || { note "restart without the drop-in failed"; return 1; }
 	echo "$log" | grep -q 'lamp0.*Operation not permitted' || { note "no EPERM for lamp0: $log"; return 1; }
+	echo "$log" | grep -q 'lamp1.*Operation not permitted' || { note "no EPERM for lamp1 (by label): $log"; return 1; }
 }
 
 scenario_sim_start() {
