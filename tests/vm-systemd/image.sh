@@ -18,10 +18,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/ci/lib.inc
+source "$here/../../tools/ci/lib.inc"
 deb=${1:?usage: image.sh DEB}
 cache=${IOTGWD_VM_SYSTEMD_CACHE:-/var/cache/iotgwd-vm-systemd}
 suite=bookworm
-mirror=http://deb.debian.org/debian
 
 # The package's Depends, first of each alternative, without versions.
 mapfile -t deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
@@ -55,6 +56,7 @@ root=$work/root
 started=$SECONDS
 
 unit=$here/iotgwd-vmtest.service
+mapfile -t sources < <(ci_debian_sources "$suite")
 mmdebstrap --quiet --variant=minbase --mode=root \
 	--aptopt='APT::Install-Recommends "false"' \
 	--dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -72,10 +74,7 @@ mmdebstrap --quiet --variant=minbase --mode=root \
 	--customize-hook='ln -sf ../iotgwd-vmtest.service "$1/etc/systemd/system/multi-user.target.wants/iotgwd-vmtest.service"' \
 	--customize-hook='rm -f "$1/etc/machine-id" && : >"$1/etc/machine-id"' \
 	--customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \
-	"$suite" "$root" \
-	"deb $mirror $suite main" \
-	"deb $mirror $suite-updates main" \
-	"deb http://deb.debian.org/debian-security $suite-security main" >&2
+	"$suite" "$root" "${sources[@]}" >&2
 
 # The image's own kernel and initramfs, booted directly by QEMU.
 cp "$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n 1)" "$work/vmlinuz"

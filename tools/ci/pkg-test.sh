@@ -14,7 +14,6 @@ ci_begin pkg-test
 
 out=${IOTGWD_CI_OUT:-/tmp/iotgwd-ci}
 cache=/var/cache/iotgwd-bookworm
-mirror=http://deb.debian.org/debian
 mapfile -t tools < <(ci_stage_depends pkg-test)
 ci_apt_install "${tools[@]}"
 
@@ -36,11 +35,10 @@ flock 9
 if [ ! -x "$cache/usr/bin/apt-get" ]; then
 	ci_log "creating $cache with mmdebstrap"
 	rm -rf --one-file-system "$cache.new"
+	mapfile -t sources < <(ci_debian_sources bookworm)
 	mmdebstrap --quiet --variant=minbase --include=systemd,adduser,man-db \
 		bookworm "$cache.new" \
-		"deb $mirror bookworm main" \
-		"deb $mirror bookworm-updates main" \
-		"deb http://deb.debian.org/debian-security bookworm-security main"
+		"${sources[@]}"
 	mv "$cache.new" "$cache"
 fi
 flock -u 9

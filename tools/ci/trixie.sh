@@ -13,7 +13,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.inc"
 ci_begin trixie
 
 cache=/var/cache/iotgwd-trixie
-mirror=http://deb.debian.org/debian
 mapfile -t tools < <(ci_stage_depends trixie)
 ci_apt_install "${tools[@]}"
 mapfile -t deps < <(ci_build_depends)
@@ -25,11 +24,9 @@ flock 9
 if [ ! -x "$cache/usr/bin/apt-get" ]; then
 	ci_log "creating $cache with mmdebstrap"
 	rm -rf --one-file-system "$cache.new"
+	mapfile -t sources < <(ci_debian_sources trixie)
 	mmdebstrap --quiet --variant=buildd --include="$(IFS=,; echo "${deps[*]}")" \
-		trixie "$cache.new" \
-		"deb $mirror trixie main" \
-		"deb $mirror trixie-updates main" \
-		"deb http://security.debian.org/debian-security trixie-security main"
+		trixie "$cache.new" "${sources[@]}"
 	mv "$cache.new" "$cache"
 fi
 

@@ -46,20 +46,17 @@ run_bookworm() {
 # The trixie root as tools/ci/trixie.sh makes it (same place, same lock), with
 # the VM's programs (libgpiod's tools, i2c-tools) added when missing.
 trixie_cache=/var/cache/iotgwd-trixie
-trixie_mirror=http://deb.debian.org/debian
 
 trixie_root() {
-	local deps missing p
+	local deps missing p sources
 	mapfile -t deps < <(ci_build_depends)
 	deps+=(gpiod i2c-tools)
 	if [ ! -x "$trixie_cache/usr/bin/apt-get" ]; then
 		ci_log "creating $trixie_cache with mmdebstrap"
 		rm -rf --one-file-system "$trixie_cache.new"
+		mapfile -t sources < <(ci_debian_sources trixie)
 		mmdebstrap --quiet --variant=buildd --include="$(IFS=,; echo "${deps[*]}")" \
-			trixie "$trixie_cache.new" \
-			"deb $trixie_mirror trixie main" \
-			"deb $trixie_mirror trixie-updates main" \
-			"deb http://security.debian.org/debian-security trixie-security main"
+			trixie "$trixie_cache.new" "${sources[@]}"
 		mv "$trixie_cache.new" "$trixie_cache"
 	fi
 	missing=()
