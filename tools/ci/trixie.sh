@@ -15,38 +15,12 @@ ci_begin trixie
 cache=/var/cache/iotgwd-trixie
 mapfile -t tools < <(ci_stage_depends trixie)
 ci_apt_install "${tools[@]}"
-mapfile -t deps < <(ci_build_depends)
 
 # One user of the cached root at a time (creating it, adding packages, building).
 exec 9>"$cache.lock"
 flock 9
 
-if [ ! -x "$cache/usr/bin/apt-get" ]; then
-	ci_log "creating $cache with mmdebstrap"
-	rm -rf --one-file-system "$cache.new"
-	mapfile -t sources < <(ci_debian_sources trixie)
-	mmdebstrap --quiet --variant=buildd --include="$(IFS=,; echo "${deps[*]}")" \
-		trixie "$cache.new" "${sources[@]}"
-	mv "$cache.new" "$cache"
-fi
-
-missing=()
-for p in "${deps[@]}"; do
-	if [ "$(chroot "$cache" dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
-		missing+=("$p")
-	fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	ci_log "adding ${missing[*]} to $cache"
-	cp /etc/resolv.conf "$cache/etc/resolv.conf" 2>/dev/null || true
-	# Nothing may start services in a chroot (mosquitto's postinst would try).
-	printf '#!/bin/sh\nexit 101\n' >"$cache/usr/sbin/policy-rc.d"
-	chmod 0755 "$cache/usr/sbin/policy-rc.d"
-	chroot "$cache" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-	chroot "$cache" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-	rm -f "$cache/usr/sbin/policy-rc.d"
-fi
+ci_trixie_root "$cache"
 
 work=$(mktemp -d /tmp/iotgwd-trixie.XXXXXX)
 # --one-file-system: should a mount have survived, never delete through it.

@@ -43,39 +43,9 @@ run_bookworm() {
 	"$ci_top/tests/vm/run.sh" --name bookworm --iotgwd "$build/iotgwd"
 }
 
-# The trixie root as tools/ci/trixie.sh makes it (same place, same lock), with
-# the VM's programs (libgpiod's tools, i2c-tools) added when missing.
+# The trixie root of tools/ci/trixie.sh (same place, same lock), with the VM's
+# programs (libgpiod's tools, i2c-tools) added when missing.
 trixie_cache=/var/cache/iotgwd-trixie
-
-trixie_root() {
-	local deps missing p sources
-	mapfile -t deps < <(ci_build_depends)
-	deps+=(gpiod i2c-tools)
-	if [ ! -x "$trixie_cache/usr/bin/apt-get" ]; then
-		ci_log "creating $trixie_cache with mmdebstrap"
-		rm -rf --one-file-system "$trixie_cache.new"
-		mapfile -t sources < <(ci_debian_sources trixie)
-		mmdebstrap --quiet --variant=buildd --include="$(IFS=,; echo "${deps[*]}")" \
-			trixie "$trixie_cache.new" "${sources[@]}"
-		mv "$trixie_cache.new" "$trixie_cache"
-	fi
-	missing=()
-	for p in "${deps[@]}"; do
-		if [ "$(chroot "$trixie_cache" dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
-			missing+=("$p")
-		fi
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		ci_log "adding ${missing[*]} to $trixie_cache"
-		cp /etc/resolv.conf "$trixie_cache/etc/resolv.conf" 2>/dev/null || true
-		printf '#!/bin/sh\nexit 101\n' >"$trixie_cache/usr/sbin/policy-rc.d"
-		chmod 0755 "$trixie_cache/usr/sbin/policy-rc.d"
-		chroot "$trixie_cache" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-		chroot "$trixie_cache" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-		rm -f "$trixie_cache/usr/sbin/policy-rc.d"
-	fi
-}
 
 run_trixie() {
 	local work
@@ -83,7 +53,7 @@ run_trixie() {
 	# the VM's programs have been copied out of it.
 	exec 9>"$trixie_cache.lock"
 	flock 9
-	trixie_root
+	ci_trixie_root "$trixie_cache" gpiod i2c-tools
 	work=$(mktemp -d /tmp/iotgwd-vm-trixie.XXXXXX)
 	ci_on_exit "rm -rf --one-file-system '$work'"
 	ci_copy_tree "$work/src"
