@@ -332,67 +332,52 @@ EOF
 	[ "$DAEMON_STATUS" -eq 0 ] || { echo "exit status $DAEMON_STATUS"; return 1; }
 }
 
-# on_shutdown = off: SIGTERM switches the output off and says so before
-# "offline"; afterwards the line is free for another consumer. (gpio-sim drops
-# a released line to its pull, so the level after the exit proves nothing.)
-scenario_output_shutdown_off() {
-	g=output_shutdown_off b=iotgw/$g
+# shutdown_run GATEWAY ENTITY LINE ON_SHUTDOWN EXPECTED: an output with initial =
+# on on chip a's GPIO<LINE>, then SIGTERM; what it publishes under its base topic
+# until "offline" must be EXPECTED (lines "TOPIC PAYLOAD"), its exit status 0, and the
+# line free afterwards. (gpio-sim drops a released line to its pull, so the level
+# after the exit proves nothing.)
+shutdown_run() {
+	g=$1 b=iotgw/$1
 	{ gateway $g; cat <<EOF
 
-[output heater]
+[output $2]
 chip = $SIM_a_CHIP
-line = GPIO5
+line = GPIO$3
 initial = on
-on_shutdown = off
+on_shutdown = $4
 EOF
 	} >/tmp/$g.conf
 	start_daemon $g
-	wait_used a 5 || return 1
-	wait_state $b/heater/state ON || return 1
+	wait_used a "$3" || return 1
+	wait_state $b/$2/state ON || return 1
 	wait_state $b/status online || return 1
 	record "$b/#" /tmp/$g.rec || return 1
 	stop_daemon
 	[ "$DAEMON_STATUS" -eq 0 ] || { echo "exit status $DAEMON_STATUS"; return 1; }
 	until_ms 5000 recorded_has "$b/status" offline
 	stop_record
-	if [ "$(cat /tmp/$g.rec)" != "$(printf '%s\n%s' "$b/heater/state OFF" "$b/status offline")" ]; then
+	if [ "$(cat /tmp/$g.rec)" != "$5" ]; then
 		echo "published on SIGTERM:"
 		cat /tmp/$g.rec
 		return 1
 	fi
-	wait_state $b/heater/state OFF || return 1
-	line_free "$SIM_a_CHIP" 5 || { echo "line 5 not free after iotgwd exited"; return 1; }
+	line_free "$SIM_a_CHIP" "$3" || { echo "line $3 not free after iotgwd exited"; return 1; }
 }
 
-# on_shutdown = keep: no OFF on SIGTERM, the retained state stays ON, and the
-# line is free afterwards.
-scenario_output_shutdown_keep() {
-	g=output_shutdown_keep b=iotgw/$g
-	{ gateway $g; cat <<EOF
+# on_shutdown = off: SIGTERM switches the output off and says so before "offline".
+scenario_output_shutdown_off() {
+	b=iotgw/output_shutdown_off
+	shutdown_run output_shutdown_off heater 5 off \
+		"$(printf '%s\n%s' "$b/heater/state OFF" "$b/status offline")" || return 1
+	wait_state $b/heater/state OFF
+}
 
-[output pump]
-chip = $SIM_a_CHIP
-line = GPIO6
-initial = on
-on_shutdown = keep
-EOF
-	} >/tmp/$g.conf
-	start_daemon $g
-	wait_used a 6 || return 1
-	wait_state $b/pump/state ON || return 1
-	wait_state $b/status online || return 1
-	record "$b/#" /tmp/$g.rec || return 1
-	stop_daemon
-	[ "$DAEMON_STATUS" -eq 0 ] || { echo "exit status $DAEMON_STATUS"; return 1; }
-	until_ms 5000 recorded_has "$b/status" offline
-	stop_record
-	if [ "$(cat /tmp/$g.rec)" != "$b/status offline" ]; then
-		echo "published on SIGTERM:"
-		cat /tmp/$g.rec
-		return 1
-	fi
+# on_shutdown = keep: no OFF on SIGTERM, the retained state stays ON.
+scenario_output_shutdown_keep() {
+	b=iotgw/output_shutdown_keep
+	shutdown_run output_shutdown_keep pump 6 keep "$b/status offline" || return 1
 	retained_is $b/pump/state ON || { echo "retained state: $(retained $b/pump/state)"; return 1; }
-	line_free "$SIM_a_CHIP" 6 || { echo "line 6 not free after iotgwd exited"; return 1; }
 }
 
 # A line held by gpioset: the error names the consumer.
