@@ -4,7 +4,7 @@
  * refuses commands meanwhile. */
 #include <stdio.h>
 
-#include "command.h"
+#include "set-payload.h"
 #include "log.h"
 #include "manager.h"
 #include "topic.h"

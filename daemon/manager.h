@@ -155,7 +155,7 @@ void sensor_stop(struct sensor *s);
 int sensor_publish_last(struct sensor *s, enum mqtt_msg_class cls);
 int sensor_request_read(struct sensor *s);
 
-/* commands.c */
+/* message-router.c */
 void manager_handle_message(struct manager *m, const struct mqtt_message *msg);
 /** True if a message of this cause may be logged now (and says how many were not). */
 bool manager_log_allowed(struct manager *m, struct log_ratelimit *rl, const char *what);
@@ -168,7 +168,7 @@ void gateway_topics_clear(struct gateway_topics *t);
 int manager_apply_config(struct manager *m, struct config *config);
 bool manager_hal_options_changed(const struct config *a, const struct config *b);
 
-/* manager.c, for reload.c and commands.c */
+/* manager.c, for reload.c and message-router.c */
 extern const struct mqtt_link_callbacks manager_link_callbacks;
 void manager_publish_all_states(struct manager *m);
 int manager_format_stats(struct manager *m, char *buf, size_t size);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "command.h"
+#include "set-payload.h"
 #include "macro.h"
 #include "payload.h"
 #include "topic.h"

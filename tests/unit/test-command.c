@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "command.h"
+#include "set-payload.h"
 #include "macro.h"
 
 /* The default of max_pulse_ms in the configuration: 60 s. */
@@ -31,7 +31,7 @@ static void assert_untouched(const struct command *c) {
         ck_assert_uint_eq(c->pulse_usec, SENTINEL.pulse_usec);
 }
 
-/* ---- accepted ---- */
+/* accepted */
 
 static const struct {
         const char *payload;
@@ -102,7 +102,7 @@ START_TEST(test_max_pulse_not_whole_ms) {
 }
 END_TEST
 
-/* ---- rejected ---- */
+/* rejected */
 
 static const struct {
         const char *payload;
@@ -281,7 +281,7 @@ START_TEST(test_errbuf) {
 }
 END_TEST
 
-/* ---- utf8_valid ---- */
+/* utf8_valid */
 
 START_TEST(test_utf8_valid) {
         static const char *const good[] = {

@@ -742,30 +742,6 @@ START_TEST(test_backend_edges) {
 }
 END_TEST
 
-START_TEST(test_gpiod_missing_chip) {
-#if defined(HAVE_GPIOD_V1) || defined(HAVE_GPIOD_V2)
-        struct hal_options o = { .backend = "gpiod", .consumer = "test" };
-        struct hal_input_config ic = { .name = "in", .chip = "iotgwd-test-no-such-chip", .line = "1" };
-        struct hal_output_config oc = { .name = "out", .chip = "gpiochip-iotgwd-test", .line = "LED" };
-        struct recorder rec = {};
-        struct hal_input *in = NULL;
-        struct hal_output *out = NULL;
-        struct hal *hal = NULL;
-        sd_event *e = NULL;
-
-        /* No hardware needed: a chip that no label, name or path matches. */
-        ck_assert_int_eq(sd_event_new(&e), 0);
-        ck_assert_int_eq(hal_new(e, &o, &hal), 0);
-        ck_assert_int_eq(hal_input_request(hal, &ic, on_change, &rec, &in), -ENOENT);
-        ck_assert_ptr_null(in);
-        ck_assert_int_eq(hal_output_request(hal, &oc, &out), -ENOENT);
-        ck_assert_ptr_null(out);
-        hal_free(hal);
-        sd_event_unref(e);
-#endif
-}
-END_TEST
-
 /* One whole reading; the simulated chips convert at once, so no wait between steps. */
 static int read_full(struct hal_sensor *sensor, struct reading *out) {
         for (int i = 0; i < 20; i++) {
@@ -1402,7 +1378,7 @@ START_TEST(test_sim_hold) {
 }
 END_TEST
 
-/* ---- a backend that replaces the event fd, as libgpiod v1 does ---- */
+/* a backend that replaces the event fd, as libgpiod v1 does */
 
 /* libgpiod v1 cannot change an event request and requests the line again: the old
  * fd is closed and the new one usually gets its number. This backend always gives
@@ -1741,7 +1717,6 @@ static Suite *hal_sim_suite(void) {
         tcase_add_test(tc, test_free_with_requests_held);
         tcase_add_test(tc, test_socket_path);
         tcase_add_test(tc, test_backend_edges);
-        tcase_add_test(tc, test_gpiod_missing_chip);
         tcase_add_test(tc, test_sensor_commands);
         tcase_add_test(tc, test_input_reconfigure);
         tcase_add_test(tc, test_input_reconfigure_queued);

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "command.h"
+#include "set-payload.h"
 #include "macro.h"
 #include "utf8.h"
 

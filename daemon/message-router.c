@@ -6,7 +6,7 @@
  * and a reply only goes to a response topic under the configured prefix. */
 #include <stdio.h>
 
-#include "command.h"
+#include "set-payload.h"
 #include "log.h"
 #include "manager.h"
 #include "payload.h"
