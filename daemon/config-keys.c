@@ -17,7 +17,7 @@ static const char *const driver_names[] = {
         "sysfs", "ds18b20", "bme280", "bmp280", "sht3x", "bh1750", "ads1115", NULL,
 };
 
-/* ---- names and topics ---- */
+/* names and topics */
 
 bool config_isempty(const char *s) {
         return !s || s[0] == '\0';
@@ -74,7 +74,7 @@ int config_driver_bit(const char *driver) {
         return 0;
 }
 
-/* ---- key parsers ---- */
+/* key parsers */
 
 static void *field(void *base, const struct key_def *k) {
         return (uint8_t *) base + k->offset;
@@ -344,7 +344,7 @@ static int key_data_rate(struct loader *l, const struct key_def *k, const char *
         return bad_value(l, k, value, "one of 8 16 32 64 128 250 475 860");
 }
 
-/* ---- key tables ---- */
+/* key tables */
 
 static const char *const hal_choices[] = { "gpiod", "sim", NULL };
 static const char *const discovery_choices[] = { "homeassistant", "none", NULL };

@@ -28,7 +28,7 @@
 
 #include "config-internal.h"
 
-/* ---- errors ---- */
+/* errors */
 
 void config_loader_oom(struct loader *l) {
         l->failed = true;
@@ -108,7 +108,7 @@ void config_errors_clear(struct config_errors *errors) {
         errors->n = 0;
 }
 
-/* ---- entities ---- */
+/* entities */
 
 static void config_ha_clear(struct config_ha *ha) {
         free(ha->device_class);
@@ -286,7 +286,7 @@ static int entity_add(struct loader *l, enum section_kind kind, const char *name
         return 0;
 }
 
-/* ---- sections and keys ---- */
+/* sections and keys */
 
 static void section_begin(struct loader *l, char *header) {
         char *kind_word, *name;
@@ -427,7 +427,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
         return 1;
 }
 
-/* ---- reading lines ---- */
+/* reading lines */
 
 static bool is_blank(char c) {
         return c == ' ' || c == '\t';
@@ -695,7 +695,7 @@ static int load_dropins(struct loader *l, const char *path) {
         return r;
 }
 
-/* ---- checks after the last file ---- */
+/* checks after the last file */
 
 static const struct key_seen *seen_key(const struct key_seen *seen, enum section_kind kind, const char *name) {
         const struct key_def *keys;
@@ -894,7 +894,7 @@ static void check_all(struct loader *l) {
                 check_sensor(l, &c->sensors[i], l->sensor_seen[i].key);
 }
 
-/* ---- entry point ---- */
+/* entry point */
 
 static int config_new_defaults(struct config **ret) {
         _cleanup_(config_freep) struct config *c = NULL;

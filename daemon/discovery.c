@@ -40,7 +40,7 @@ static const char *const switch_device_classes[] = { "outlet", "switch" };
 /* Called for every config: topic always, payload only when building payloads. */
 typedef int (*visit_t)(void *ud, const char *topic, struct json_object *payload);
 
-/* ---- names ---- */
+/* names */
 
 static bool is_topic_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -117,7 +117,7 @@ static char *value_template(const char *key) {
         return r < 0 ? NULL : s;
 }
 
-/* ---- json-c helpers: each returns 0 or -ENOMEM and owns nothing afterwards ---- */
+/* json-c helpers: each returns 0 or -ENOMEM and owns nothing afterwards */
 
 static int add_obj(struct json_object *o, const char *key, struct json_object *v) {
         if (!v)
@@ -156,7 +156,7 @@ static int add_topic(struct json_object *o, const char *key, const char *base,
         return add_str(o, key, t);
 }
 
-/* ---- payloads ---- */
+/* payloads */
 
 /* Identifies the gateway as one device; identical in every config so that Home
  * Assistant groups all of them, and distinct per gateway name so that two gateways
@@ -331,7 +331,7 @@ static struct json_object *stat_payload(const struct discovery_info *info,
         return TAKE_PTR(o);
 }
 
-/* ---- the walk ---- */
+/* the walk */
 
 static int visit_one(const struct discovery_info *info, const char *component,
                      const char *entity, const char *suffix, struct json_object *payload,
@@ -415,7 +415,7 @@ static int foreach_config(const struct discovery_info *info, bool build, visit_t
         return 0;
 }
 
-/* ---- announce ---- */
+/* announce */
 
 struct announce_ctx {
         discovery_emit_t emit;
@@ -454,7 +454,7 @@ int discovery_announce(const struct discovery_info *info, discovery_emit_t emit,
         return ctx.error;
 }
 
-/* ---- topics ---- */
+/* topics */
 
 struct topics_ctx {
         char **topics;
@@ -526,7 +526,7 @@ void discovery_free_topics(char **topics, size_t n) {
         free(topics);
 }
 
-/* ---- removal ---- */
+/* removal */
 
 int discovery_remove_stale(char **old, size_t n_old, char **new, size_t n_new,
                            discovery_emit_t emit, void *ud) {
@@ -556,7 +556,7 @@ int discovery_remove_stale(char **old, size_t n_old, char **new, size_t n_new,
         return error;
 }
 
-/* ---- Home Assistant's birth message ---- */
+/* Home Assistant's birth message */
 
 bool discovery_is_birth(const struct config *config, const char *topic,
                         const void *payload, size_t len) {

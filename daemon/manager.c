@@ -23,7 +23,7 @@ static uint64_t now_monotonic(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-/* ---- status, stats, discovery ---- */
+/* status, stats, discovery */
 
 void manager_update_status(struct manager *m) {
         struct mqtt_link_stats st = {};
@@ -165,7 +165,7 @@ void manager_announce_soon(struct manager *m) {
         }
 }
 
-/* ---- MQTT link ---- */
+/* MQTT link */
 
 /* Current states again (after a connect or a reload): coalesced with any pending
  * re-publication of the same entity, never evicting a real change. */
@@ -210,7 +210,7 @@ const struct mqtt_link_callbacks manager_link_callbacks = {
         .message = on_message,
 };
 
-/* ---- configuration ---- */
+/* configuration */
 
 static int load_config(const char *path, struct config **ret) {
         struct config_errors errors = {};
@@ -310,7 +310,7 @@ int manager_reload(struct manager *m) {
         return r;
 }
 
-/* ---- signals and life cycle ---- */
+/* signals and life cycle */
 
 static void on_link_shut(struct mqtt_link *link, void *userdata) {
         struct manager *m = userdata;

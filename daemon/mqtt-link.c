@@ -267,7 +267,7 @@ static const char *link_reason(const struct mqtt_link *link, int rc, int error, 
         }
 }
 
-/* ---- TLS ---- */
+/* TLS */
 
 /* libmosquitto puts the address it connects to into SNI; put the host name back
  * before the ClientHello is built, so virtual-hosted brokers pick the right cert. */
@@ -321,7 +321,7 @@ static int link_setup_tls(struct mqtt_link *link)
         return 0;
 }
 
-/* ---- libmosquitto callbacks (run inside mosquitto_loop_*()) ---- */
+/* libmosquitto callbacks (run inside mosquitto_loop_*()) */
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags,
                        const mosquitto_property *props)
@@ -480,7 +480,7 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
         link->callbacks.message(link, &msg, link->userdata);
 }
 
-/* ---- the socket ---- */
+/* the socket */
 
 static void link_update_events(struct mqtt_link *link)
 {
@@ -709,7 +709,7 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* ---- connecting ---- */
+/* connecting */
 
 static int link_new_client(struct mqtt_link *link, struct mosquitto **ret)
 {
@@ -886,7 +886,7 @@ static void link_schedule_retry(struct mqtt_link *link)
                 log_error_errno(r, "mqtt: cannot arm reconnect timer: %m");
 }
 
-/* ---- sending ---- */
+/* sending */
 
 /* Errors that will not go away by trying again: the message can never be sent. */
 static bool mosq_error_is_permanent(int rc)
@@ -976,7 +976,7 @@ static void link_pump(struct mqtt_link *link)
         link->pumping = false;
 }
 
-/* ---- shutdown ---- */
+/* shutdown */
 
 static void link_check_shutdown(struct mqtt_link *link)
 {
@@ -1077,7 +1077,7 @@ int mqtt_link_shutdown(struct mqtt_link *link, const char *final_payload, uint64
         return 0;
 }
 
-/* ---- public API ---- */
+/* public API */
 
 static int strdup_opt(const char *s, char **ret)
 {

@@ -162,7 +162,7 @@ const char *hal_backend_name(const struct hal *hal) {
         return hal->ops->name;
 }
 
-/* ---- inputs ---- */
+/* inputs */
 
 /* The kernel stamps edges with CLOCK_MONOTONIC; the daemon publishes wall-clock
  * time. Both clocks are read from the loop's snapshot of this iteration, so the
@@ -566,7 +566,7 @@ uint64_t hal_input_timer_accuracy(const struct hal_input *input) {
         return accuracy;
 }
 
-/* ---- outputs ---- */
+/* outputs */
 
 static void hal_output_unlink(struct hal_output *output) {
         struct hal_gpio *g = output->owner;

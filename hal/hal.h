@@ -49,7 +49,7 @@ struct hal *hal_free(struct hal *hal);
 /** The backend's name, "gpiod-v1", "gpiod-v2" or "sim", for logs and status. */
 const char *hal_backend_name(const struct hal *hal);
 
-/* ---- GPIO inputs ---- */
+/* GPIO inputs */
 
 struct hal_input_config {
         const char *name;         /* entity name, for logs and the simulated board */
@@ -95,7 +95,7 @@ bool hal_input_kernel_debounce(const struct hal_input *input);
 int hal_input_reconfigure(struct hal_input *input, const struct hal_input_config *config);
 struct hal_input *hal_input_free(struct hal_input *input);
 
-/* ---- GPIO outputs ---- */
+/* GPIO outputs */
 
 struct hal_output_config {
         const char *name;
@@ -118,7 +118,7 @@ int hal_output_reconfigure(struct hal_output *output, const struct hal_output_co
 /** Releases the line. The kernel keeps the last level driven on most chips. */
 struct hal_output *hal_output_free(struct hal_output *output);
 
-/* ---- Sensors ---- */
+/* Sensors */
 
 struct hal_sensor_config {
         const char *name;         /* entity name */

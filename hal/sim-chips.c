@@ -85,7 +85,7 @@ struct sim_chip {
         uint8_t ads_pointer;
 };
 
-/* ---- quantities and models ---- */
+/* quantities and models */
 
 static const struct sim_quantity bme280_quantities[] = {
         { "temperature", -40.0, 85.0, 21.5, 5.0, 0.05 },
@@ -155,7 +155,7 @@ static uint16_t swap16(uint16_t v) {
         return (uint16_t) ((v >> 8) | (v << 8));
 }
 
-/* ---- BME280 / BMP280 ---- */
+/* BME280 / BMP280 */
 
 /* Trimming values: temperature and pressure from the BMP280 datasheet's worked
  * example (section 3.12), humidity typical of production BME280 parts. */
@@ -408,7 +408,7 @@ static void bme_setup(struct sim_chip *chip) {
         bme_reset(chip);
 }
 
-/* ---- SHT3x ---- */
+/* SHT3x */
 
 static uint16_t clamp_code(double v) {
         long code = lround(v);
@@ -492,7 +492,7 @@ static const struct i2c_dev_ops sht_ops = {
         .close = sim_close,
 };
 
-/* ---- BH1750 ---- */
+/* BH1750 */
 
 static uint16_t bh_code(const struct sim_chip *chip) {
         /* Datasheet p. 11 inverted: count = lux * 1.2 at the default sensitivity. */
@@ -579,7 +579,7 @@ static const struct i2c_dev_ops bh_ops = {
         .close = sim_close,
 };
 
-/* ---- ADS1115 ---- */
+/* ADS1115 */
 
 static double ads_input(const struct sim_chip *chip, unsigned mux) {
         /* Datasheet 9.6.3: MUX 000..011 differential, 100..111 single-ended. */
@@ -705,7 +705,7 @@ static void ads_setup(struct sim_chip *chip) {
         chip->ads_regs[3] = 0x7fff;
 }
 
-/* ---- file devices ---- */
+/* file devices */
 
 static int ds18b20_text(const struct sim_chip *chip, char *buf, size_t size) {
         uint8_t pad[DS18B20_SCRATCHPAD_LEN];
@@ -764,7 +764,7 @@ int sim_chip_read_file(struct sim_chip *chip, const char *path, char *buf, size_
         return sysfs_text(chip, buf, size);
 }
 
-/* ---- the chip ---- */
+/* the chip */
 
 static const struct sim_model_info *model_find(const char *driver) {
         for (size_t i = 0; i < ELEMENTSOF(models); i++)

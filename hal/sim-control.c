@@ -58,7 +58,7 @@ struct sim_control {
         struct log_ratelimit refused_ratelimit;
 };
 
-/* ---- commands ---- */
+/* commands */
 
 static const char sim_control_help[] =
         "commands: set CHIP LINE 0|1; get CHIP LINE; sensor NAME QUANTITY VALUE; "
@@ -313,7 +313,7 @@ int sim_control_execute(struct sim *sim, const char *cmd, size_t len, uint64_t n
         return 1;
 }
 
-/* ---- clients ---- */
+/* clients */
 
 static void sim_client_free(struct sim_client *c) {
         struct sim_control *control;
@@ -626,7 +626,7 @@ static int sim_control_on_listen(sd_event_source *s, int fd, uint32_t revents, v
         return 0;
 }
 
-/* ---- the socket ---- */
+/* the socket */
 
 /* mkdir -p of the directory that will hold the socket. */
 static int sim_control_mkdir_parents(const char *path) {

@@ -406,7 +406,7 @@ struct sim_control *sim_get_control(struct sim *sim) {
         return sim ? sim->control : NULL;
 }
 
-/* ---- sensors ---- */
+/* sensors */
 
 struct sim_chip *sim_find_chip(struct sim *sim, const char *name) {
         for (struct sim_device *d = sim->devices; d; d = d->next)
@@ -489,7 +489,7 @@ static int sim_on_drift(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* ---- the backend ---- */
+/* the backend */
 
 static void sim_done(void *state) {
         struct sim *sim = state;

@@ -63,7 +63,7 @@ int ads1115_decode(const uint8_t *buf, size_t len, unsigned pga, double *ret_vol
         return 0;
 }
 
-/* ---- bus I/O ---- */
+/* bus I/O */
 
 #define DEFAULT_FULL_SCALE 2.048    /* the chip's power-on range */
 #define DEFAULT_RATE       128      /* the chip's power-on rate */

@@ -148,7 +148,7 @@ int bme280_compensate(const struct bme280_calib *c, const uint8_t raw[BME280_DAT
         return 0;
 }
 
-/* ---- bus I/O ---- */
+/* bus I/O */
 
 /* ctrl_meas: osrs_t x1 [7:5], osrs_p x1 [4:2], mode [1:0]. */
 #define CTRL_MEAS_X1_SLEEP  0x24

@@ -132,7 +132,7 @@ int ds18b20_decode(const char *text, size_t len, struct reading *out) {
         return 0;
 }
 
-/* ---- file I/O ---- */
+/* file I/O */
 
 struct ds18b20_state {
         char path[256];

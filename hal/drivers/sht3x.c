@@ -43,7 +43,7 @@ int sht3x_decode(const uint8_t *buf, size_t len, struct reading *out) {
         return 0;
 }
 
-/* ---- bus I/O ---- */
+/* bus I/O */
 
 /* Datasheet table 4: 15.5 ms at most for high repeatability. */
 #define MEASURE_USEC (16 * USEC_PER_MSEC)

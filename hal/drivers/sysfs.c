@@ -54,7 +54,7 @@ int sysfs_parse_number(const char *text, size_t len, double *ret) {
         return 0;
 }
 
-/* ---- file I/O ---- */
+/* file I/O */
 
 #define DEFAULT_DECIMALS 2
 

@@ -272,7 +272,7 @@ struct test_broker *test_broker_free(struct test_broker *b)
         return NULL;
 }
 
-/* ---- the test client ---- */
+/* the test client */
 
 struct inbox_item {
         struct test_message *msg;

@@ -28,7 +28,7 @@
 #define WAIT_USEC (10 * USEC_PER_SEC)
 #define WAIT_MS 15000
 
-/* ---- the link's log, captured from our own stderr ---- */
+/* the link's log, captured from our own stderr */
 
 static char log_path[64];
 static int saved_stderr = -1;
@@ -224,7 +224,7 @@ static void fake_stop(struct fake_broker *f)
         f->listen_fd = -1;
 }
 
-/* ---- the link ---- */
+/* the link */
 
 static void on_connected(struct mqtt_link *link, void *userdata)
 {
@@ -384,7 +384,7 @@ START_TEST(test_broker_protocol_error)
 }
 END_TEST
 
-/* ---- TLS to a port nobody listens on ---- */
+/* TLS to a port nobody listens on */
 
 /* Any CA certificate will do: the handshake never starts. */
 static const char *const TEST_CA =
@@ -446,7 +446,7 @@ START_TEST(test_tls_connection_refused)
 }
 END_TEST
 
-/* ---- names ---- */
+/* names */
 
 START_TEST(test_unknown_host)
 {
@@ -484,7 +484,7 @@ START_TEST(test_link_freed_while_resolving)
 }
 END_TEST
 
-/* ---- the daemon against a second client with its client id ---- */
+/* the daemon against a second client with its client id */
 
 static const char *const DUP_CONF =
         "[gateway]\n"

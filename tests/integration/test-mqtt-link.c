@@ -580,7 +580,7 @@ START_TEST(test_shutdown_publishes_final_status)
 }
 END_TEST
 
-/* ---- TLS: the certificate is checked against the configured host name ---- */
+/* TLS: the certificate is checked against the configured host name */
 
 struct tls_setup {
         char dir[64];

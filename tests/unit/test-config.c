@@ -148,7 +148,7 @@ static void expected_hostname(char *buf, size_t size) {
         snprintf(buf, size, "%s", host[0] ? host : "iotgwd");
 }
 
-/* ---- good files ---- */
+/* good files */
 
 START_TEST(test_defaults) {
         _cleanup_(config_freep) struct config *c = NULL;
@@ -525,7 +525,7 @@ START_TEST(test_shipped_conf) {
 }
 END_TEST
 
-/* ---- password file ---- */
+/* password file */
 
 START_TEST(test_password_file) {
         _cleanup_(config_freep) struct config *c = NULL;
@@ -583,7 +583,7 @@ START_TEST(test_password_file_bad) {
 }
 END_TEST
 
-/* ---- errors ---- */
+/* errors */
 
 static const struct {
         const char *content;
@@ -705,7 +705,7 @@ static const struct {
           "iotgwd.conf:4: name 'x' is already used by [input x] at <TMP>/iotgwd.conf:1" },
 };
 
-/* ---- files a configuration names (config_check_files) ---- */
+/* files a configuration names (config_check_files) */
 
 static void check_files_fail(const char *content, const char *message) {
         _cleanup_(config_freep) struct config *c = NULL;

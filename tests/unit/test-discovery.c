@@ -50,7 +50,7 @@ static void collector_clear(struct collector *c) {
         memset(c, 0, sizeof(*c));
 }
 
-/* ---- the configuration under test, built by hand ---- */
+/* the configuration under test, built by hand */
 
 static const struct quantity_info bme280_q[] = {
         { "temperature", "°C", "temperature", 2 },
@@ -157,7 +157,7 @@ static void fixture_init(struct fixture *f, const char *name) {
         };
 }
 
-/* ---- helpers for checking payloads ---- */
+/* helpers for checking payloads */
 
 static const struct emitted *find(const struct collector *c, const char *topic) {
         for (size_t i = 0; i < c->n; i++)
@@ -271,7 +271,7 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* ---- tests ---- */
+/* tests */
 
 START_TEST(test_topics)
 {

@@ -31,7 +31,7 @@
         ck_assert_msg(fabs((double) (a) - (double) (b)) <= (tol), \
                       "%s = %.6f, expected %.6f +- %g", #a, (double) (a), (double) (b), (double) (tol))
 
-/* ---- a scripted I2C device for faults the simulated chips never make ---- */
+/* a scripted I2C device for faults the simulated chips never make */
 
 struct script_dev {
         struct i2c_dev dev;
@@ -86,7 +86,7 @@ static const struct i2c_dev_ops script_ops = {
         .close = script_close,
 };
 
-/* ---- the minimal HAL ---- */
+/* the minimal HAL */
 
 struct board {
         struct sim_chip *chip;
@@ -180,7 +180,7 @@ static int read_full(struct hal_sensor *s, struct reading *out) {
         return -ETIMEDOUT;
 }
 
-/* ---- BME280 / BMP280 decoding ---- */
+/* BME280 / BMP280 decoding */
 
 /* The worked example of the BMP280 datasheet, section 3.12. */
 static const struct bme280_calib example_calib = {
@@ -321,7 +321,7 @@ START_TEST(test_bme280_bad_data) {
 }
 END_TEST
 
-/* ---- SHT3x ---- */
+/* SHT3x */
 
 START_TEST(test_sht3x_crc) {
         /* Datasheet 4.12: CRC of 0xBEEF is 0x92. */
@@ -360,7 +360,7 @@ START_TEST(test_sht3x_decode) {
 }
 END_TEST
 
-/* ---- BH1750 ---- */
+/* BH1750 */
 
 START_TEST(test_bh1750_decode) {
         struct reading out;
@@ -380,7 +380,7 @@ START_TEST(test_bh1750_decode) {
 }
 END_TEST
 
-/* ---- ADS1115 ---- */
+/* ADS1115 */
 
 START_TEST(test_ads1115_decode) {
         double v;
@@ -418,7 +418,7 @@ START_TEST(test_ads1115_decode) {
 }
 END_TEST
 
-/* ---- DS18B20 ---- */
+/* DS18B20 */
 
 #define W1_GOOD "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
 
@@ -476,7 +476,7 @@ START_TEST(test_ds18b20_bad) {
 }
 END_TEST
 
-/* ---- sysfs numbers ---- */
+/* sysfs numbers */
 
 static int parse(const char *text, double *v) {
         return sysfs_parse_number(text, strlen(text), v);
@@ -516,7 +516,7 @@ START_TEST(test_sysfs_parse) {
 }
 END_TEST
 
-/* ---- round trips through the simulated chips ---- */
+/* round trips through the simulated chips */
 
 START_TEST(test_roundtrip_bme280) {
         struct hal_sensor_config c = cfg("bme280");
@@ -848,7 +848,7 @@ START_TEST(test_roundtrip_sysfs) {
 }
 END_TEST
 
-/* ---- failures ---- */
+/* failures */
 
 static const char *const i2c_drivers[] = { "bme280", "bmp280", "sht3x", "bh1750", "ads1115" };
 
@@ -1153,7 +1153,7 @@ START_TEST(test_sim_drift) {
 }
 END_TEST
 
-/* ---- the real backend's small pieces ---- */
+/* the real backend's small pieces */
 
 START_TEST(test_read_small_file) {
         char path[] = "/tmp/test-drivers-XXXXXX", buf[8];

@@ -14,7 +14,7 @@
 #define HOUR_USEC (3600 * USEC_PER_SEC)
 #define DAY_USEC (86400 * USEC_PER_SEC)
 
-/* ---- parse_uint_range ---- */
+/* parse_uint_range */
 
 START_TEST(test_uint_good) {
         static const struct {
@@ -80,7 +80,7 @@ START_TEST(test_uint_overflow) {
 }
 END_TEST
 
-/* ---- parse_boolean ---- */
+/* parse_boolean */
 
 START_TEST(test_boolean) {
         static const char *const yes[] = { "yes", "true", "on", "1", "YES", "True", "On" };
@@ -105,7 +105,7 @@ START_TEST(test_boolean) {
 }
 END_TEST
 
-/* ---- parse_double ---- */
+/* parse_double */
 
 START_TEST(test_double_good) {
         static const struct {
@@ -158,7 +158,7 @@ START_TEST(test_double_range) {
 }
 END_TEST
 
-/* ---- parse_duration ---- */
+/* parse_duration */
 
 START_TEST(test_duration_good) {
         static const struct {
@@ -224,7 +224,7 @@ START_TEST(test_duration_overflow) {
 }
 END_TEST
 
-/* ---- parse_size ---- */
+/* parse_size */
 
 START_TEST(test_size) {
         static const struct {

@@ -41,7 +41,7 @@ static void assert_output(int r, const char *expected) {
                 ck_assert_int_eq(buf[_need], 'x');                                    \
         } while (0)
 
-/* ---- timestamps ---- */
+/* timestamps */
 
 static const struct {
         uint64_t usec;
@@ -107,7 +107,7 @@ START_TEST(test_timestamp_against_gmtime) {
 }
 END_TEST
 
-/* ---- readings ---- */
+/* readings */
 
 static const struct quantity_info climate[] = {
         { .name = "temperature", .unit = "°C", .device_class = "temperature", .decimals = 2 },
@@ -232,7 +232,7 @@ START_TEST(test_reading_sizes) {
 }
 END_TEST
 
-/* ---- escaping and error reports ---- */
+/* escaping and error reports */
 
 static const struct {
         const char *in;
@@ -318,7 +318,7 @@ START_TEST(test_error_json_parses_back) {
 }
 END_TEST
 
-/* ---- stats ---- */
+/* stats */
 
 START_TEST(test_stats) {
         struct gateway_stats s = {
