@@ -11,16 +11,6 @@
 #include "payload.h"
 #include "topic.h"
 
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts = {};
-
-        /* Only fails where time_t cannot hold the time (32-bit, after 2038): zero
-         * rather than whatever the stack held. */
-        if (clock_gettime(clock, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Deadlines sit on a grid of the interval, so sensors with the same (or a multiple)
  * interval fall due together and an idle gateway wakes once per interval. */
 static uint64_t next_deadline(uint64_t now, uint64_t interval) {
@@ -54,7 +44,7 @@ static int sensor_schedule_next(struct sensor *s) {
         uint64_t interval = s->config->interval_usec;
 
         /* Up to 1/20 of the interval late is fine and lets the loop merge wake-ups. */
-        return sensor_arm(s, next_deadline(now_usec(CLOCK_MONOTONIC), interval),
+        return sensor_arm(s, next_deadline(manager_now(s->manager, CLOCK_MONOTONIC), interval),
                           MAX(interval / 20, 1));
 }
 
@@ -92,7 +82,7 @@ static int sensor_publish(struct sensor *s, const struct reading *r) {
 
         q = s->quantities;
         n = s->n_quantities;
-        len = format_reading_json(r, q, MIN(n, r->n), now_usec(CLOCK_REALTIME),
+        len = format_reading_json(r, q, MIN(n, r->n), manager_now(s->manager, CLOCK_REALTIME),
                                   s->payload, sizeof(s->payload));
         if (len < 0) {
                 /* A value the payload cannot carry is a failed reading, not a silent one;
@@ -108,7 +98,7 @@ static int sensor_publish(struct sensor *s, const struct reading *r) {
                         s->config->name, s->payload);
         s->last = *r;
         s->have_last = true;
-        s->last_publish_usec = now_usec(CLOCK_MONOTONIC);
+        s->last_publish_usec = manager_now(s->manager, CLOCK_MONOTONIC);
         return sensor_publish_last(s, MQTT_MSG_READING);
 }
 
@@ -124,7 +114,7 @@ static void sensor_failed(struct sensor *s, int error, const char *what) {
 
         s->manager->read_errors++;
         s->failures++;
-        if (log_ratelimit_test(&s->fail_ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (log_ratelimit_test(&s->fail_ratelimit, manager_now(s->manager, CLOCK_MONOTONIC), &suppressed))
                 log_entity_full(LOG_WARNING, error, s->config->name, s->state_topic,
                                 "sensor %s (%s): %s failed: %m (%" PRIu64 " in a row%s)",
                                 s->config->name, s->config->driver, what, s->failures,
@@ -140,7 +130,7 @@ static void sensor_completed(struct sensor *s, const struct reading *r) {
         n = s->n_quantities;
         due = s->config->publish == PUBLISH_ALWAYS || !s->have_last ||
               reading_changed(s, r, q, n) ||
-              now_usec(CLOCK_MONOTONIC) - s->last_publish_usec >= s->config->max_silence_usec;
+              manager_now(s->manager, CLOCK_MONOTONIC) - s->last_publish_usec >= s->config->max_silence_usec;
         if (due)
                 (void) sensor_publish(s, r);
         else
@@ -153,7 +143,7 @@ static int sensor_step(struct sensor *s) {
         uint64_t retry = 0;
         int r;
 
-        s->last_attempt_usec = now_usec(CLOCK_MONOTONIC);
+        s->last_attempt_usec = manager_now(s->manager, CLOCK_MONOTONIC);
         if (!s->hal) {
                 struct hal_sensor_config hc = sensor_hal_config(s->config);
 
@@ -167,7 +157,7 @@ static int sensor_step(struct sensor *s) {
         r = hal_sensor_read(s->hal, &reading, &retry);
         if (r == 0) {
                 s->reading_in_progress = true;
-                return sensor_arm(s, now_usec(CLOCK_MONOTONIC) + MAX(retry, 1), 0);
+                return sensor_arm(s, manager_now(s->manager, CLOCK_MONOTONIC) + MAX(retry, 1), 0);
         }
         s->reading_in_progress = false;
         if (r < 0)
@@ -184,7 +174,7 @@ static int on_sensor_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 /* For /get: publish what we have, or read now if nothing was read yet. */
 int sensor_request_read(struct sensor *s) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = manager_now(s->manager, CLOCK_MONOTONIC);
 
         if (s->payload_len > 0)
                 return sensor_publish_last(s, MQTT_MSG_REFRESH);
@@ -207,7 +197,7 @@ static int sensor_start(struct sensor *s) {
 
         /* The first reading is taken right away, the next ones on the grid. */
         r = sd_event_add_time(s->manager->event, &s->timer, CLOCK_MONOTONIC,
-                              now_usec(CLOCK_MONOTONIC), 0, on_sensor_timer, s);
+                              manager_now(s->manager, CLOCK_MONOTONIC), 0, on_sensor_timer, s);
         if (r < 0)
                 return log_error_errno(r, "sensor %s: cannot add timer: %m", s->config->name);
         (void) sd_event_source_set_description(s->timer, s->config->name);

@@ -118,6 +118,8 @@ struct manager {
         char buf[1024];             /* scratch for stats and error payloads */
 };
 
+/** The loop's time on `clock` (sd_event_now): the same for everything one wake-up does. */
+uint64_t manager_now(const struct manager *m, clockid_t clock);
 int manager_new(const char *config_path, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct manager *, manager_free);
