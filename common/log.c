@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* See log.h. Structured journal entries when JOURNAL_STREAM names our stderr. */
+/* See log.h. Structured journal entries when JOURNAL_STREAM names our stderr, plain
+ * lines on a terminal, "<N>" lines otherwise. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 /* The entries carry the caller's CODE_FILE/CODE_LINE/CODE_FUNC (log_internal's
  * arguments); without this sd_journal_sendv() would add its own call site here,
  * and every entry would have each of them twice. */
@@ -15,7 +17,7 @@
 #include "log.h"
 
 static int max_level = LOG_INFO;
-static bool to_journal;
+static enum log_target target = LOG_TARGET_PREFIXED;
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -44,20 +46,43 @@ int log_level_from_string(const char *s) {
         return -EINVAL;
 }
 
-/* JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected; only trust it
- * while stderr still is that stream (a child may have redirected it). */
-void log_open(void) {
+static bool stderr_is_journal(void) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
         struct stat st;
 
-        to_journal = false;
         if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
-                return;
+                return false;
         if (fstat(STDERR_FILENO, &st) < 0)
-                return;
-        to_journal = (unsigned long long) st.st_dev == dev &&
-                     (unsigned long long) st.st_ino == ino;
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+/* JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected; only trust it
+ * while stderr still is that stream (a child may have redirected it). */
+void log_open(void) {
+        if (stderr_is_journal())
+                target = LOG_TARGET_JOURNAL;
+        else if (isatty(STDERR_FILENO))
+                target = LOG_TARGET_TERMINAL;
+        else
+                target = LOG_TARGET_PREFIXED;
+}
+
+enum log_target log_get_target(void) {
+        return target;
+}
+
+int log_format_line(enum log_target t, int level, const char *msg, char *buf, size_t size) {
+        const char *mark = "";
+
+        if (t != LOG_TARGET_TERMINAL)
+                return snprintf(buf, size, "<%d>%s\n", level, msg);
+        if (level <= LOG_ERR)
+                mark = "error: ";
+        else if (level == LOG_WARNING)
+                mark = "warning: ";
+        return snprintf(buf, size, "%s%s\n", mark, msg);
 }
 
 int log_internal(int level, int error, const char *entity, const char *topic,
@@ -78,7 +103,7 @@ int log_internal(int level, int error, const char *entity, const char *topic,
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
 
-        if (to_journal) {
+        if (target == LOG_TARGET_JOURNAL) {
                 char f_msg[sizeof(msg) + 8], f_prio[16], f_file[256], f_line[32], f_func[128],
                      f_errno[32], f_entity[160], f_topic[320];
                 struct iovec iov[8];
@@ -102,8 +127,12 @@ int log_internal(int level, int error, const char *entity, const char *topic,
                         ADD_FIELD(f_topic, "IOTGWD_TOPIC=%s", topic);
 #undef ADD_FIELD
                 sd_journal_sendv(iov, n);
-        } else
-                fprintf(stderr, "<%d>%s\n", level, msg);
+        } else {
+                char out[sizeof(msg) + 16];
+
+                (void) log_format_line(target, level, msg, out, sizeof(out));
+                fputs(out, stderr);
+        }
 
         errno = saved_errno;
         return -error;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The one logging module: journal entries with fields when stderr is the journal,
- * "<N>"-prefixed stderr lines otherwise. Both the daemon and the HAL log through it. */
+ * plain lines on a terminal, "<N>"-prefixed stderr lines otherwise (a service manager
+ * that is not systemd reads the priority from the prefix). Both the daemon and the
+ * HAL log through it. */
 #pragma once
 
 #include <stdarg.h>
@@ -14,8 +16,20 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 /* Parses "err", "warning", "notice", "info", "debug" or 0..7; -EINVAL otherwise. */
 int log_level_from_string(const char *s);
-/* Re-checks JOURNAL_STREAM against stderr; called once at start-up (and by tests). */
+enum log_target {
+        LOG_TARGET_PREFIXED,      /* "<6>message" on stderr */
+        LOG_TARGET_TERMINAL,      /* "message", "warning: message", "error: message" */
+        LOG_TARGET_JOURNAL,       /* sd_journal_sendv() with fields */
+};
+
+/* Chooses the target from stderr: the journal when JOURNAL_STREAM names it, the
+ * terminal when it is a TTY, prefixed lines otherwise. Called once at start-up (and by
+ * tests). */
 void log_open(void);
+enum log_target log_get_target(void);
+/* One stderr line for `target` (PREFIXED or TERMINAL), newline included, into buf
+ * (always NUL-terminated when size > 0). Returns the length it needed, as snprintf. */
+int log_format_line(enum log_target target, int level, const char *msg, char *buf, size_t size);
 
 /* Core entry point. entity and topic may be NULL; they become IOTGWD_ENTITY= and
  * IOTGWD_TOPIC= journal fields. error is a positive or negative errno (0 for none)
