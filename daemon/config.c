@@ -905,7 +905,7 @@ static int config_new_defaults(struct config **ret) {
 
         c->topic_prefix = strdup("iotgw");
         c->hal = strdup("gpiod");
-        c->sim_socket = strdup("/run/iotgwd/sim.sock");
+        c->sim_socket = strdup(SIM_SOCKET_DEFAULT_PATH);
         c->discovery_prefix = strdup("homeassistant");
         c->host = strdup("localhost");
         if (!c->topic_prefix || !c->hal || !c->sim_socket || !c->discovery_prefix || !c->host)

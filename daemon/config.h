@@ -10,7 +10,16 @@
 #include "hal.h"
 #include "macro.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/iotgwd/iotgwd.conf"
+/* SYSCONFDIR and RUNSTATEDIR come from configure (--sysconfdir, --runstatedir; the
+ * Debian build passes /etc and /run); the fallbacks are for a compile outside it. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/iotgwd/iotgwd.conf"
+#define SIM_SOCKET_DEFAULT_PATH RUNSTATEDIR "/iotgwd/sim.sock"
 
 /* Exit status for a configuration error; the unit lists it in RestartPreventExitStatus=. */
 #define EXIT_CONFIG 78   /* EX_CONFIG */
@@ -102,7 +111,7 @@ struct config {
         char *name;               /* default: hostname */
         char *topic_prefix;       /* default "iotgw" */
         char *hal;                /* "gpiod" (default) or "sim" */
-        char *sim_socket;         /* default /run/iotgwd/sim.sock */
+        char *sim_socket;         /* default SIM_SOCKET_DEFAULT_PATH */
         bool sim_drift;           /* default false */
         size_t queue_max_messages;/* default 10000 */
         size_t queue_max_bytes;   /* default 4 MiB */

@@ -163,7 +163,7 @@ START_TEST(test_defaults) {
         ck_assert_str_eq(c->name, host);
         ck_assert_str_eq(c->topic_prefix, "iotgw");
         ck_assert_str_eq(c->hal, "gpiod");
-        ck_assert_str_eq(c->sim_socket, "/run/iotgwd/sim.sock");
+        ck_assert_str_eq(c->sim_socket, SIM_SOCKET_DEFAULT_PATH);   /* RUNSTATEDIR "/iotgwd/sim.sock" */
         ck_assert(!c->sim_drift);
         ck_assert_uint_eq(c->queue_max_messages, 10000);
         ck_assert_uint_eq(c->queue_max_bytes, 4194304);
