@@ -6,8 +6,7 @@
 
 #include "macro.h"
 
-static uint64_t backoff_random(struct backoff *b)
-{
+static uint64_t backoff_random(struct backoff *b) {
         /* xorshift64*: plenty for spreading reconnects of many gateways apart;
          * nothing here needs to be unpredictable. */
         b->rng ^= b->rng >> 12;
@@ -16,8 +15,7 @@ static uint64_t backoff_random(struct backoff *b)
         return b->rng * UINT64_C(2685821657736338717);
 }
 
-void backoff_init(struct backoff *b, uint64_t min_usec, uint64_t max_usec, uint64_t seed)
-{
+void backoff_init(struct backoff *b, uint64_t min_usec, uint64_t max_usec, uint64_t seed) {
         b->min_usec = MAX(min_usec, (uint64_t) 1);
         b->max_usec = MAX(max_usec, b->min_usec);
         b->base_usec = b->min_usec;
@@ -28,8 +26,7 @@ void backoff_init(struct backoff *b, uint64_t min_usec, uint64_t max_usec, uint6
         b->short_lived = 0;
 }
 
-uint64_t backoff_next(struct backoff *b)
-{
+uint64_t backoff_next(struct backoff *b) {
         uint64_t base = b->base_usec, half, delay;
 
         /* "Equal jitter": half of the delay is fixed, the other half random, so that
@@ -47,19 +44,16 @@ uint64_t backoff_next(struct backoff *b)
         return delay;
 }
 
-void backoff_reset(struct backoff *b)
-{
+void backoff_reset(struct backoff *b) {
         b->base_usec = b->min_usec;
 }
 
-void backoff_connected(struct backoff *b, uint64_t now_usec)
-{
+void backoff_connected(struct backoff *b, uint64_t now_usec) {
         b->up = true;
         b->up_since_usec = now_usec;
 }
 
-unsigned backoff_disconnected(struct backoff *b, uint64_t now_usec)
-{
+unsigned backoff_disconnected(struct backoff *b, uint64_t now_usec) {
         uint64_t lasted;
 
         if (!b->up)

@@ -68,8 +68,7 @@ struct msg_queue {
         uint64_t next_seq;
 };
 
-int msg_queue_new(size_t max_messages, size_t max_bytes, struct msg_queue **ret)
-{
+int msg_queue_new(size_t max_messages, size_t max_bytes, struct msg_queue **ret) {
         _cleanup_(msg_queue_freep) struct msg_queue *q = NULL;
 
         if (max_messages < 1 || max_bytes < 1 || max_messages >= NIL)
@@ -101,8 +100,7 @@ int msg_queue_new(size_t max_messages, size_t max_bytes, struct msg_queue **ret)
         return 0;
 }
 
-struct msg_queue *msg_queue_free(struct msg_queue *q)
-{
+struct msg_queue *msg_queue_free(struct msg_queue *q) {
         if (!q)
                 return NULL;
         free(q->slots);
@@ -110,22 +108,19 @@ struct msg_queue *msg_queue_free(struct msg_queue *q)
         return mfree(q);
 }
 
-static unsigned class_rank(enum mqtt_msg_class cls)
-{
+static unsigned class_rank(enum mqtt_msg_class cls) {
         for (unsigned k = 0; k < N_CLASSES; k++)
                 if (drop_order[k] == cls)
                         return k;
         return N_CLASSES;
 }
 
-static bool class_coalesces(enum mqtt_msg_class cls)
-{
+static bool class_coalesces(enum mqtt_msg_class cls) {
         return cls == MQTT_MSG_VOLATILE || cls == MQTT_MSG_REFRESH;
 }
 
 /* FNV-1a over the topic and the correlation data. */
-static uint32_t message_hash(const char *topic, size_t tlen, const void *corr, size_t clen)
-{
+static uint32_t message_hash(const char *topic, size_t tlen, const void *corr, size_t clen) {
         const uint8_t *p = (const uint8_t *) topic, *c = corr;
         uint32_t h = 2166136261u;
 
@@ -137,18 +132,15 @@ static uint32_t message_hash(const char *topic, size_t tlen, const void *corr, s
         return h;
 }
 
-static uint32_t slot_index(const struct msg_queue *q, const struct slot *s)
-{
+static uint32_t slot_index(const struct msg_queue *q, const struct slot *s) {
         return (uint32_t) (s - q->slots);
 }
 
-static size_t slot_topic_len(const struct slot *s)
-{
+static size_t slot_topic_len(const struct slot *s) {
         return s->size - 1 - s->e.correlation_len - s->e.len;
 }
 
-static void slot_set_pointers(struct msg_queue *q, struct slot *s)
-{
+static void slot_set_pointers(struct msg_queue *q, struct slot *s) {
         size_t tlen = slot_topic_len(s);
 
         s->e.topic = (const char *) q->arena + s->off;
@@ -158,8 +150,7 @@ static void slot_set_pointers(struct msg_queue *q, struct slot *s)
 
 /* Moves the live data to the start of the arena, in sending order (which is also
  * arena order, since data is only ever appended or rewritten in place). */
-static void arena_compact(struct msg_queue *q)
-{
+static void arena_compact(struct msg_queue *q) {
         size_t w = 0;
 
         for (uint32_t i = q->head; i != NIL; i = q->slots[i].next) {
@@ -174,8 +165,7 @@ static void arena_compact(struct msg_queue *q)
         q->arena_end = w;
 }
 
-static void slot_unlink(struct msg_queue *q, struct slot *s)
-{
+static void slot_unlink(struct msg_queue *q, struct slot *s) {
         uint32_t i = slot_index(q, s);
         int c = s->e.cls;
 
@@ -220,8 +210,7 @@ static void slot_unlink(struct msg_queue *q, struct slot *s)
 }
 
 /* The oldest message of the class that is not in flight. */
-static struct slot *oldest_droppable(struct msg_queue *q, int c)
-{
+static struct slot *oldest_droppable(struct msg_queue *q, int c) {
         for (uint32_t i = q->chead[c]; i != NIL; i = q->slots[i].cnext)
                 if (!q->slots[i].in_flight)
                         return &q->slots[i];
@@ -230,8 +219,7 @@ static struct slot *oldest_droppable(struct msg_queue *q, int c)
 
 /* An unsent message of the class with the same topic and correlation data. */
 static struct slot *find_coalescable(struct msg_queue *q, int c, uint32_t hash, const char *topic,
-                                     size_t tlen, const void *corr, size_t clen)
-{
+                                     size_t tlen, const void *corr, size_t clen) {
         for (uint32_t i = q->ctail[c]; i != NIL && !q->slots[i].in_flight; i = q->slots[i].cprev) {
                 struct slot *s = &q->slots[i];
 
@@ -244,8 +232,7 @@ static struct slot *find_coalescable(struct msg_queue *q, int c, uint32_t hash, 
 }
 
 static void slot_write(struct msg_queue *q, struct slot *s, const char *topic, size_t tlen,
-                       const void *corr, size_t clen, const void *payload, size_t len)
-{
+                       const void *corr, size_t clen, const void *payload, size_t len) {
         uint8_t *p = q->arena + s->off;
 
         memcpy(p, topic, tlen + 1);
@@ -257,15 +244,13 @@ static void slot_write(struct msg_queue *q, struct slot *s, const char *topic, s
 }
 
 int msg_queue_push(struct msg_queue *q, enum mqtt_msg_class cls, int qos, bool retain,
-                   const char *topic, const void *payload, size_t len)
-{
+                   const char *topic, const void *payload, size_t len) {
         return msg_queue_push_correlated(q, cls, qos, retain, topic, payload, len, NULL, 0);
 }
 
 int msg_queue_push_correlated(struct msg_queue *q, enum mqtt_msg_class cls, int qos, bool retain,
                               const char *topic, const void *payload, size_t len,
-                              const void *correlation_data, size_t correlation_len)
-{
+                              const void *correlation_data, size_t correlation_len) {
         size_t tlen, need, keep_count, keep_bytes;
         struct slot *s, *old = NULL;
         unsigned rank;
@@ -385,15 +370,13 @@ int msg_queue_push_correlated(struct msg_queue *q, enum mqtt_msg_class cls, int 
         return dropped;
 }
 
-const struct msg_queue_entry *msg_queue_peek_unsent(const struct msg_queue *q)
-{
+const struct msg_queue_entry *msg_queue_peek_unsent(const struct msg_queue *q) {
         if (q->first_unsent == NIL)
                 return NULL;
         return &q->slots[q->first_unsent].e;
 }
 
-void msg_queue_mark_in_flight(struct msg_queue *q, const struct msg_queue_entry *e, int mid)
-{
+void msg_queue_mark_in_flight(struct msg_queue *q, const struct msg_queue_entry *e, int mid) {
         struct slot *s = (struct slot *) e;
 
         /* Only the first unsent message may go out: that keeps in-flight a prefix. */
@@ -409,16 +392,14 @@ void msg_queue_mark_in_flight(struct msg_queue *q, const struct msg_queue_entry 
         q->first_unsent = s->next;
 }
 
-const struct msg_queue_entry *msg_queue_find_in_flight(const struct msg_queue *q, int mid)
-{
+const struct msg_queue_entry *msg_queue_find_in_flight(const struct msg_queue *q, int mid) {
         for (uint32_t i = q->head; i != NIL && q->slots[i].in_flight; i = q->slots[i].next)
                 if (q->slots[i].mid == mid)
                         return &q->slots[i].e;
         return NULL;
 }
 
-int msg_queue_ack(struct msg_queue *q, int mid)
-{
+int msg_queue_ack(struct msg_queue *q, int mid) {
         for (uint32_t i = q->head; i != NIL && q->slots[i].in_flight; i = q->slots[i].next)
                 if (q->slots[i].mid == mid) {
                         slot_unlink(q, &q->slots[i]);
@@ -427,8 +408,7 @@ int msg_queue_ack(struct msg_queue *q, int mid)
         return -ENOENT;
 }
 
-void msg_queue_requeue(struct msg_queue *q)
-{
+void msg_queue_requeue(struct msg_queue *q) {
         for (uint32_t i = q->head; i != NIL && q->slots[i].in_flight; i = q->slots[i].next)
                 q->slots[i].in_flight = false;
         q->in_flight = 0;
@@ -438,8 +418,7 @@ void msg_queue_requeue(struct msg_queue *q)
         q->first_unsent = q->head;
 }
 
-size_t msg_queue_drop_class(struct msg_queue *q, enum mqtt_msg_class cls)
-{
+size_t msg_queue_drop_class(struct msg_queue *q, enum mqtt_msg_class cls) {
         struct slot *s;
         size_t n = 0;
 
@@ -453,22 +432,18 @@ size_t msg_queue_drop_class(struct msg_queue *q, enum mqtt_msg_class cls)
         return n;
 }
 
-size_t msg_queue_count(const struct msg_queue *q)
-{
+size_t msg_queue_count(const struct msg_queue *q) {
         return q->count;
 }
 
-size_t msg_queue_bytes(const struct msg_queue *q)
-{
+size_t msg_queue_bytes(const struct msg_queue *q) {
         return q->bytes;
 }
 
-size_t msg_queue_in_flight(const struct msg_queue *q)
-{
+size_t msg_queue_in_flight(const struct msg_queue *q) {
         return q->in_flight;
 }
 
-uint64_t msg_queue_dropped(const struct msg_queue *q)
-{
+uint64_t msg_queue_dropped(const struct msg_queue *q) {
         return q->dropped;
 }

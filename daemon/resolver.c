@@ -49,8 +49,7 @@ struct resolver {
         char addresses[RESOLVER_MAX_ADDRESSES][INET6_ADDRSTRLEN];
 };
 
-static void query_unref(struct query *q)
-{
+static void query_unref(struct query *q) {
         /* acq_rel: the last one sees everything the other one wrote. */
         if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1)
                 return;
@@ -66,8 +65,7 @@ static bool host_is_localhost(const char *host);
 /* RFC 6761: names under "invalid." never exist (6.4), and names under "localhost."
  * are the loopback (6.3, answered by the fallback in resolver_io_handler()): neither
  * is asked of the name servers. Plain "localhost" is asked, so /etc/hosts decides. */
-static bool host_is_special(const char *host)
-{
+static bool host_is_special(const char *host) {
         size_t len = strlen(host);
 
         if (len > 0 && host[len - 1] == '.')
@@ -79,8 +77,7 @@ static bool host_is_special(const char *host)
 }
 
 /* The lookup thread. */
-static void *query_run(void *arg)
-{
+static void *query_run(void *arg) {
         struct query *q = arg;
         struct addrinfo hints = {
                 .ai_family = AF_UNSPEC,
@@ -101,8 +98,7 @@ static void *query_run(void *arg)
         return NULL;
 }
 
-static int gai_error_to_errno(int e, int sys_errno)
-{
+static int gai_error_to_errno(int e, int sys_errno) {
         switch (e) {
         case 0:
                 return 0;
@@ -128,8 +124,7 @@ static int gai_error_to_errno(int e, int sys_errno)
         }
 }
 
-const char *resolver_strerror(int error)
-{
+const char *resolver_strerror(int error) {
         switch (error < 0 ? -error : error) {
         case ENXIO:
                 return gai_strerror(EAI_NONAME);
@@ -147,8 +142,7 @@ const char *resolver_strerror(int error)
 }
 
 /* "localhost", "localhost." and names under it. */
-static bool host_is_localhost(const char *host)
-{
+static bool host_is_localhost(const char *host) {
         size_t len = strlen(host);
 
         if (len > 0 && host[len - 1] == '.')
@@ -159,8 +153,7 @@ static bool host_is_localhost(const char *host)
 }
 
 /* Stops watching the query in progress and lets go of it. */
-static void resolver_drop_query(struct resolver *r)
-{
+static void resolver_drop_query(struct resolver *r) {
         struct query *q = r->query;
 
         if (!q)
@@ -171,8 +164,7 @@ static void resolver_drop_query(struct resolver *r)
         query_unref(q);
 }
 
-static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct resolver *r = userdata;
         struct query *q = r->query;
         uint64_t v;
@@ -217,8 +209,7 @@ static int resolver_io_handler(sd_event_source *s, int fd, uint32_t revents, voi
         return 0;
 }
 
-int resolver_new(sd_event *event, struct resolver **ret)
-{
+int resolver_new(sd_event *event, struct resolver **ret) {
         struct resolver *r;
 
         r = calloc(1, sizeof(*r));
@@ -229,8 +220,7 @@ int resolver_new(sd_event *event, struct resolver **ret)
         return 0;
 }
 
-struct resolver *resolver_free(struct resolver *r)
-{
+struct resolver *resolver_free(struct resolver *r) {
         if (!r)
                 return NULL;
         resolver_drop_query(r);
@@ -238,8 +228,7 @@ struct resolver *resolver_free(struct resolver *r)
         return mfree(r);
 }
 
-int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t cb, void *userdata)
-{
+int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t cb, void *userdata) {
         sigset_t all, saved;
         pthread_attr_t attr;
         pthread_t thread;
@@ -299,8 +288,7 @@ int resolver_resolve(struct resolver *r, const char *host, resolver_callback_t c
         return 0;
 }
 
-void resolver_cancel(struct resolver *r)
-{
+void resolver_cancel(struct resolver *r) {
         if (r)
                 resolver_drop_query(r);
 }

@@ -38,16 +38,14 @@ struct test_broker {
         pid_t pid;
 };
 
-static uint64_t now_usec(void)
-{
+static uint64_t now_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static void pause_usec(uint64_t usec)
-{
+static void pause_usec(uint64_t usec) {
         struct timespec ts = {
                 .tv_sec = (time_t) (usec / USEC_PER_SEC),
                 .tv_nsec = (long) (usec % USEC_PER_SEC * NSEC_PER_USEC),
@@ -56,8 +54,7 @@ static void pause_usec(uint64_t usec)
         nanosleep(&ts, NULL);
 }
 
-static int pick_free_port(unsigned *ret)
-{
+static int pick_free_port(unsigned *ret) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(sa);
         _cleanup_(closep) int fd = -EBADF;
@@ -72,8 +69,7 @@ static int pick_free_port(unsigned *ret)
         return 0;
 }
 
-static bool port_accepts(unsigned port)
-{
+static bool port_accepts(unsigned port) {
         struct sockaddr_in sa = {
                 .sin_family = AF_INET,
                 .sin_port = htons((uint16_t) port),
@@ -88,8 +84,7 @@ static bool port_accepts(unsigned port)
 }
 
 /* Waits for the child to exit within the deadline; SIGKILL after it. */
-static int reap(struct test_broker *b, uint64_t timeout_usec)
-{
+static int reap(struct test_broker *b, uint64_t timeout_usec) {
         uint64_t deadline = now_usec() + timeout_usec;
 
         if (b->pid <= 0)
@@ -110,8 +105,7 @@ static int reap(struct test_broker *b, uint64_t timeout_usec)
         return 0;
 }
 
-static int broker_spawn(struct test_broker *b)
-{
+static int broker_spawn(struct test_broker *b) {
         uint64_t deadline;
         pid_t pid;
 
@@ -151,8 +145,7 @@ static int broker_spawn(struct test_broker *b)
         }
 }
 
-int test_broker_start(const char *extra_conf, struct test_broker **ret)
-{
+int test_broker_start(const char *extra_conf, struct test_broker **ret) {
         struct test_broker *b;
         const char *bin = getenv("IOTGWD_TEST_MOSQUITTO");
         FILE *f;
@@ -215,18 +208,15 @@ fail:
         return r;
 }
 
-unsigned test_broker_port(const struct test_broker *b)
-{
+unsigned test_broker_port(const struct test_broker *b) {
         return b->port;
 }
 
-const char *test_broker_dir(const struct test_broker *b)
-{
+const char *test_broker_dir(const struct test_broker *b) {
         return b->dir;
 }
 
-int test_broker_stop(struct test_broker *b)
-{
+int test_broker_stop(struct test_broker *b) {
         if (b->pid > 0) {
                 kill(b->pid, SIGTERM);
                 kill(b->pid, SIGCONT);          /* in case it was frozen */
@@ -234,35 +224,30 @@ int test_broker_stop(struct test_broker *b)
         return reap(b, STOP_TIMEOUT_USEC);
 }
 
-int test_broker_kill(struct test_broker *b)
-{
+int test_broker_kill(struct test_broker *b) {
         if (b->pid > 0)
                 kill(b->pid, SIGKILL);
         return reap(b, STOP_TIMEOUT_USEC);
 }
 
-int test_broker_freeze(struct test_broker *b)
-{
+int test_broker_freeze(struct test_broker *b) {
         if (b->pid <= 0)
                 return -ESRCH;
         return kill(b->pid, SIGSTOP) < 0 ? -errno : 0;
 }
 
-int test_broker_restart(struct test_broker *b)
-{
+int test_broker_restart(struct test_broker *b) {
         if (b->pid > 0)
                 return -EBUSY;
         return broker_spawn(b);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         (void) remove(path);
         return 0;
 }
 
-struct test_broker *test_broker_free(struct test_broker *b)
-{
+struct test_broker *test_broker_free(struct test_broker *b) {
         if (!b)
                 return NULL;
         test_broker_kill(b);
@@ -290,14 +275,12 @@ struct test_client {
         struct inbox_item *head, **tail;
 };
 
-static uint64_t deadline_after(uint64_t usec)
-{
+static uint64_t deadline_after(uint64_t usec) {
         return now_usec() + usec;
 }
 
 /* Waits on the condition variable until `deadline` (CLOCK_MONOTONIC); lock held. */
-static int client_wait_locked(struct test_client *c, uint64_t deadline)
-{
+static int client_wait_locked(struct test_client *c, uint64_t deadline) {
         struct timespec ts = {
                 .tv_sec = (time_t) (deadline / USEC_PER_SEC),
                 .tv_nsec = (long) (deadline % USEC_PER_SEC * NSEC_PER_USEC),
@@ -307,8 +290,7 @@ static int client_wait_locked(struct test_client *c, uint64_t deadline)
         return r == ETIMEDOUT ? -ETIMEDOUT : -r;
 }
 
-static void client_on_connect(struct mosquitto *m, void *userdata, int rc)
-{
+static void client_on_connect(struct mosquitto *m, void *userdata, int rc) {
         struct test_client *c = userdata;
 
         pthread_mutex_lock(&c->lock);
@@ -317,8 +299,7 @@ static void client_on_connect(struct mosquitto *m, void *userdata, int rc)
         pthread_mutex_unlock(&c->lock);
 }
 
-static void client_on_subscribe(struct mosquitto *m, void *userdata, int mid, int n, const int *granted)
-{
+static void client_on_subscribe(struct mosquitto *m, void *userdata, int mid, int n, const int *granted) {
         struct test_client *c = userdata;
 
         pthread_mutex_lock(&c->lock);
@@ -327,8 +308,7 @@ static void client_on_subscribe(struct mosquitto *m, void *userdata, int mid, in
         pthread_mutex_unlock(&c->lock);
 }
 
-static void client_on_publish(struct mosquitto *m, void *userdata, int mid)
-{
+static void client_on_publish(struct mosquitto *m, void *userdata, int mid) {
         struct test_client *c = userdata;
 
         pthread_mutex_lock(&c->lock);
@@ -337,8 +317,7 @@ static void client_on_publish(struct mosquitto *m, void *userdata, int mid)
         pthread_mutex_unlock(&c->lock);
 }
 
-void test_message_free(struct test_message *m)
-{
+void test_message_free(struct test_message *m) {
         if (!m)
                 return;
         free(m->topic);
@@ -348,8 +327,7 @@ void test_message_free(struct test_message *m)
 }
 
 static void client_on_message(struct mosquitto *m, void *userdata, const struct mosquitto_message *msg,
-                              const mosquitto_property *props)
-{
+                              const mosquitto_property *props) {
         struct test_client *c = userdata;
         struct inbox_item *item;
         struct test_message *tm;
@@ -404,14 +382,12 @@ static void client_on_message(struct mosquitto *m, void *userdata, const struct 
         pthread_setcancelstate(old, NULL);
 }
 
-int test_client_new(unsigned port, struct test_client **ret)
-{
+int test_client_new(unsigned port, struct test_client **ret) {
         return test_client_new_with(port, NULL, true, false, ret);
 }
 
 int test_client_new_with(unsigned port, const char *client_id, bool clean, bool v5,
-                         struct test_client **ret)
-{
+                         struct test_client **ret) {
         struct test_client *c;
         pthread_condattr_t attr;
         uint64_t deadline;
@@ -468,8 +444,7 @@ fail:
         return r;
 }
 
-int test_client_subscribe(struct test_client *c, const char *pattern)
-{
+int test_client_subscribe(struct test_client *c, const char *pattern) {
         uint64_t deadline = deadline_after(CLIENT_TIMEOUT_USEC);
         int mid, r = 0;
 
@@ -483,15 +458,13 @@ int test_client_subscribe(struct test_client *c, const char *pattern)
 }
 
 int test_client_publish(struct test_client *c, const char *topic, const char *payload,
-                        int qos, bool retain)
-{
+                        int qos, bool retain) {
         return test_client_publish_raw(c, topic, payload, payload ? strlen(payload) : 0, qos, retain);
 }
 
 /* Publishes with optional MQTT 5 properties; waits for the PUBACK of QoS > 0. */
 static int client_publish_props(struct test_client *c, const char *topic, const void *payload,
-                                size_t len, int qos, bool retain, const mosquitto_property *props)
-{
+                                size_t len, int qos, bool retain, const mosquitto_property *props) {
         uint64_t deadline = deadline_after(CLIENT_TIMEOUT_USEC);
         int mid, r = 0;
 
@@ -507,14 +480,12 @@ static int client_publish_props(struct test_client *c, const char *topic, const 
 }
 
 int test_client_publish_raw(struct test_client *c, const char *topic, const void *payload,
-                            size_t len, int qos, bool retain)
-{
+                            size_t len, int qos, bool retain) {
         return client_publish_props(c, topic, payload, len, qos, retain, NULL);
 }
 
 int test_client_request(struct test_client *c, const char *topic, const char *payload,
-                        const char *response_topic, const char *correlation)
-{
+                        const char *response_topic, const char *correlation) {
         mosquitto_property *props = NULL;
         int r;
 
@@ -532,8 +503,7 @@ int test_client_request(struct test_client *c, const char *topic, const char *pa
 }
 
 /* Lock held. */
-static struct test_message *inbox_take(struct test_client *c, const char *topic, const char *payload)
-{
+static struct test_message *inbox_take(struct test_client *c, const char *topic, const char *payload) {
         for (struct inbox_item **p = &c->head; *p; p = &(*p)->next) {
                 struct inbox_item *item = *p;
                 struct test_message *m = item->msg;
@@ -550,8 +520,7 @@ static struct test_message *inbox_take(struct test_client *c, const char *topic,
 }
 
 int test_client_wait(struct test_client *c, const char *topic, const char *payload,
-                     uint64_t timeout_usec, struct test_message **ret)
-{
+                     uint64_t timeout_usec, struct test_message **ret) {
         uint64_t deadline = deadline_after(timeout_usec);
         struct test_message *m = NULL;
         int r = 0;
@@ -570,8 +539,7 @@ int test_client_wait(struct test_client *c, const char *topic, const char *paylo
 }
 
 int test_client_take(struct test_client *c, const char *topic, const char *payload,
-                     struct test_message **ret)
-{
+                     struct test_message **ret) {
         struct test_message *m;
 
         pthread_mutex_lock(&c->lock);
@@ -586,13 +554,11 @@ int test_client_take(struct test_client *c, const char *topic, const char *paylo
         return 0;
 }
 
-int test_client_event_fd(const struct test_client *c)
-{
+int test_client_event_fd(const struct test_client *c) {
         return c->event_fd;
 }
 
-struct test_client *test_client_free(struct test_client *c)
-{
+struct test_client *test_client_free(struct test_client *c) {
         if (!c)
                 return NULL;
         if (c->mosq) {

@@ -49,16 +49,14 @@ struct stall_proxy {
         struct conn conns[MAX_CONNS];
 };
 
-static long long mono_ms(void)
-{
+static long long mono_ms(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void conn_close(struct conn *c)
-{
+static void conn_close(struct conn *c) {
         if (c->cfd >= 0)
                 close(c->cfd);
         if (c->ufd >= 0)
@@ -69,8 +67,7 @@ static void conn_close(struct conn *c)
 }
 
 /* Extends the prefix of whole MQTT packets as far as the data goes. */
-static void conn_find_packets(struct conn *c)
-{
+static void conn_find_packets(struct conn *c) {
         for (;;) {
                 size_t o = c->c2u_whole, rl = 0, n = 0, total;
                 unsigned shift = 0;
@@ -96,8 +93,7 @@ static void conn_find_packets(struct conn *c)
         }
 }
 
-static void proxy_accept(struct stall_proxy *p)
-{
+static void proxy_accept(struct stall_proxy *p) {
         struct sockaddr_in up = { .sin_family = AF_INET, .sin_port = htons((uint16_t) p->upstream_port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         struct conn *c = NULL;
@@ -131,8 +127,7 @@ static void proxy_accept(struct stall_proxy *p)
 }
 
 /* false: the connection is gone. */
-static bool conn_io(struct conn *c, short crev, short urev)
-{
+static bool conn_io(struct conn *c, short crev, short urev) {
         ssize_t n;
 
         /* Reported whatever we asked for: a stalled side that went away must not spin. */
@@ -177,8 +172,7 @@ static bool conn_io(struct conn *c, short crev, short urev)
 }
 
 /* A PINGREQ of our own, between two whole packets, keeps the broker side alive. */
-static void conn_ping(struct conn *c, long long now)
-{
+static void conn_ping(struct conn *c, long long now) {
         if (!c->stalled || now - c->last_ping_ms < PING_INTERVAL_MS || c->c2u_len + 2 > BUF_SIZE)
                 return;
         memmove(c->c2u + c->c2u_whole + 2, c->c2u + c->c2u_whole, c->c2u_len - c->c2u_whole);
@@ -189,8 +183,7 @@ static void conn_ping(struct conn *c, long long now)
         c->last_ping_ms = now;
 }
 
-static void *proxy_thread(void *userdata)
-{
+static void *proxy_thread(void *userdata) {
         struct stall_proxy *p = userdata;
 
         for (;;) {
@@ -255,8 +248,7 @@ static void *proxy_thread(void *userdata)
         return NULL;
 }
 
-int stall_proxy_start(unsigned upstream_port, struct stall_proxy **ret)
-{
+int stall_proxy_start(unsigned upstream_port, struct stall_proxy **ret) {
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t alen = sizeof(a);
         struct stall_proxy *p;
@@ -293,13 +285,11 @@ int stall_proxy_start(unsigned upstream_port, struct stall_proxy **ret)
         return 0;
 }
 
-unsigned stall_proxy_port(const struct stall_proxy *p)
-{
+unsigned stall_proxy_port(const struct stall_proxy *p) {
         return p->port;
 }
 
-int stall_proxy_stall(struct stall_proxy *p, bool stall)
-{
+int stall_proxy_stall(struct stall_proxy *p, bool stall) {
         char cmd = stall ? 's' : 'r', reply;
 
         if (write(p->ctl[1], &cmd, 1) != 1)
@@ -310,13 +300,11 @@ int stall_proxy_stall(struct stall_proxy *p, bool stall)
         return 0;
 }
 
-unsigned stall_proxy_accepted(struct stall_proxy *p)
-{
+unsigned stall_proxy_accepted(struct stall_proxy *p) {
         return __atomic_load_n(&p->accepted, __ATOMIC_SEQ_CST);
 }
 
-struct stall_proxy *stall_proxy_free(struct stall_proxy *p)
-{
+struct stall_proxy *stall_proxy_free(struct stall_proxy *p) {
         char cmd = 'q';
 
         if (!p)

@@ -33,8 +33,7 @@
 static char log_path[64];
 static int saved_stderr = -1;
 
-static void log_capture_start(void)
-{
+static void log_capture_start(void) {
         int fd;
 
         saved_stderr = dup(STDERR_FILENO);
@@ -48,8 +47,7 @@ static void log_capture_start(void)
         log_open();
 }
 
-static void log_capture_stop(void)
-{
+static void log_capture_stop(void) {
         if (log_path[0])
                 (void) unlink(log_path);
         log_path[0] = '\0';
@@ -60,8 +58,7 @@ static void log_capture_stop(void)
         }
 }
 
-static bool log_has(const char *needle)
-{
+static bool log_has(const char *needle) {
         char line[2048];
         bool found = false;
         FILE *f = fopen(log_path, "re");
@@ -74,8 +71,7 @@ static bool log_has(const char *needle)
         return found;
 }
 
-static void log_dump(void)
-{
+static void log_dump(void) {
         char line[2048];
         FILE *f = fopen(log_path, "re");
 
@@ -123,8 +119,7 @@ struct ctx {
 
 static struct ctx ctx;
 
-static void fake_close_conn(struct fake_broker *f)
-{
+static void fake_close_conn(struct fake_broker *f) {
         f->conn_source = sd_event_source_disable_unref(f->conn_source);
         if (f->conn_fd >= 0)
                 close(f->conn_fd);
@@ -132,8 +127,7 @@ static void fake_close_conn(struct fake_broker *f)
 }
 
 /* True once in[] holds a whole packet (fixed header, remaining length, body). */
-static bool fake_have_packet(const struct fake_broker *f)
-{
+static bool fake_have_packet(const struct fake_broker *f) {
         size_t len = 0, mult = 1, i;
 
         for (i = 1; i < f->in_len && i <= 4; i++) {
@@ -145,8 +139,7 @@ static bool fake_have_packet(const struct fake_broker *f)
         return false;
 }
 
-static int fake_conn_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int fake_conn_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct fake_broker *f = userdata;
         uint8_t junk[256];
         ssize_t n;
@@ -178,8 +171,7 @@ static int fake_conn_handler(sd_event_source *s, int fd, uint32_t revents, void 
         return 0;
 }
 
-static int fake_accept_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int fake_accept_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct fake_broker *f = userdata;
         int c;
 
@@ -196,8 +188,7 @@ static int fake_accept_handler(sd_event_source *s, int fd, uint32_t revents, voi
         return 0;
 }
 
-static void fake_start(struct fake_broker *f, const uint8_t *script, size_t len)
-{
+static void fake_start(struct fake_broker *f, const uint8_t *script, size_t len) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t sl = sizeof(sa);
 
@@ -215,8 +206,7 @@ static void fake_start(struct fake_broker *f, const uint8_t *script, size_t len)
                                          fake_accept_handler, f), 0);
 }
 
-static void fake_stop(struct fake_broker *f)
-{
+static void fake_stop(struct fake_broker *f) {
         fake_close_conn(f);
         f->listen_source = sd_event_source_disable_unref(f->listen_source);
         if (f->listen_fd > 0)
@@ -226,13 +216,11 @@ static void fake_stop(struct fake_broker *f)
 
 /* the link */
 
-static void on_connected(struct mqtt_link *link, void *userdata)
-{
+static void on_connected(struct mqtt_link *link, void *userdata) {
         ctx.connected++;
 }
 
-static void on_disconnected(struct mqtt_link *link, void *userdata)
-{
+static void on_disconnected(struct mqtt_link *link, void *userdata) {
         ctx.disconnected++;
 }
 
@@ -241,8 +229,7 @@ static const struct mqtt_link_callbacks callbacks = {
         .disconnected = on_disconnected,
 };
 
-static void link_create(const char *host, unsigned port)
-{
+static void link_create(const char *host, unsigned port) {
         struct mqtt_link_options o = {
                 .host = host,
                 .port = port,
@@ -255,16 +242,14 @@ static void link_create(const char *host, unsigned port)
         ck_assert_int_eq(mqtt_link_new(ctx.event, &o, &callbacks, NULL, &ctx.link), 0);
 }
 
-static void setup(void)
-{
+static void setup(void) {
         memset(&ctx, 0, sizeof(ctx));
         ctx.fake.listen_fd = ctx.fake.conn_fd = -1;
         ck_assert_int_eq(sd_event_new(&ctx.event), 0);
         log_capture_start();
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         ctx.link = mqtt_link_free(ctx.link);
         fake_stop(&ctx.fake);
         ctx.event = sd_event_unref(ctx.event);
@@ -274,8 +259,7 @@ static void teardown(void)
 typedef bool (*cond_fn)(void *arg);
 
 /* Runs the loop until cond() holds; false when the deadline passed first. */
-static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec)
-{
+static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec) {
         uint64_t now, deadline;
 
         ck_assert_int_ge(sd_event_now(ctx.event, CLOCK_MONOTONIC, &now), 0);
@@ -289,18 +273,15 @@ static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec)
         return true;
 }
 
-static bool disconnected_at_least(void *arg)
-{
+static bool disconnected_at_least(void *arg) {
         return ctx.disconnected >= *(unsigned *) arg;
 }
 
-static bool fake_answered_and_closed(void *arg)
-{
+static bool fake_answered_and_closed(void *arg) {
         return ctx.fake.answers >= *(unsigned *) arg && ctx.fake.conn_fd < 0;
 }
 
-static bool log_contains(void *arg)
-{
+static bool log_contains(void *arg) {
         return log_has(arg);
 }
 
@@ -315,13 +296,11 @@ static const uint8_t CONNACK_THEN_HALF_PUBLISH[] = {
  * never answers, as on a machine without network) holds memory inside glibc's
  * resolver on its own thread: not ours, and not a leak. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
+const char *__lsan_default_suppressions(void) {
         return "leak:res_context_send\nleak:res_context_query\n";
 }
 
-START_TEST(test_broker_closes_mid_packet)
-{
+START_TEST(test_broker_closes_mid_packet) {
         unsigned one = 1;
         char needle[128];
 
@@ -343,8 +322,7 @@ END_TEST
 /* Half a CONNACK, then the end of the stream. */
 static const uint8_t HALF_CONNACK[] = { 0x20, 0x02, 0x00 };
 
-START_TEST(test_broker_closes_before_connack)
-{
+START_TEST(test_broker_closes_before_connack) {
         unsigned one = 1;
         char needle[128];
 
@@ -367,8 +345,7 @@ static const uint8_t CONNACK_THEN_GARBAGE[] = {
         0x00, 0x00,
 };
 
-START_TEST(test_broker_protocol_error)
-{
+START_TEST(test_broker_protocol_error) {
         unsigned one = 1;
         char needle[128];
 
@@ -400,8 +377,7 @@ static const char *const TEST_CA =
         "l5dFTJlLE2xZA7/e\n"
         "-----END CERTIFICATE-----\n";
 
-START_TEST(test_tls_connection_refused)
-{
+START_TEST(test_tls_connection_refused) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t sl = sizeof(sa);
         char ca_path[] = "/tmp/iotgwd-test-ca.XXXXXX", needle[128];
@@ -448,8 +424,7 @@ END_TEST
 
 /* names */
 
-START_TEST(test_unknown_host)
-{
+START_TEST(test_unknown_host) {
         link_create("iotgwd-no-such-host.invalid", 1883);
         ck_assert_int_eq(mqtt_link_start(ctx.link), 0);
 
@@ -463,8 +438,7 @@ START_TEST(test_unknown_host)
 }
 END_TEST
 
-START_TEST(test_link_freed_while_resolving)
-{
+START_TEST(test_link_freed_while_resolving) {
         /* The lookup runs on another thread; freeing the link while it does must
          * neither wait for it nor leave it anything of the link's to write to (ASan
          * checks that). Some of these are still running when freed, some done. */
@@ -508,8 +482,7 @@ static struct test_broker *broker;
 static struct test_client *intruder;
 static struct daemon_proc d;
 
-static void daemon_setup(void)
-{
+static void daemon_setup(void) {
         int r;
 
         r = test_broker_start(NULL, &broker);
@@ -517,15 +490,13 @@ static void daemon_setup(void)
         ck_assert_int_eq(daemon_init(&d, test_broker_port(broker)), 0);
 }
 
-static void daemon_teardown(void)
-{
+static void daemon_teardown(void) {
         intruder = test_client_free(intruder);
         daemon_stop(&d);
         broker = test_broker_free(broker);
 }
 
-START_TEST(test_duplicate_client_id)
-{
+START_TEST(test_duplicate_client_id) {
         long long t0, elapsed;
         unsigned base;
         int r;
@@ -559,8 +530,7 @@ START_TEST(test_duplicate_client_id)
 }
 END_TEST
 
-static Suite *connection_suite(void)
-{
+static Suite *connection_suite(void) {
         Suite *s = suite_create("connection");
         TCase *tc = tcase_create("link");
 
@@ -588,8 +558,7 @@ static Suite *connection_suite(void)
         return s;
 }
 
-int main(void)
-{
+int main(void) {
         SRunner *sr;
         int failed;
 

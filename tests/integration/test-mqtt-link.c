@@ -46,22 +46,19 @@ struct ctx {
 
 static struct ctx ctx;
 
-static void on_connected(struct mqtt_link *link, void *userdata)
-{
+static void on_connected(struct mqtt_link *link, void *userdata) {
         struct ctx *c = userdata;
 
         c->connected++;
 }
 
-static void on_disconnected(struct mqtt_link *link, void *userdata)
-{
+static void on_disconnected(struct mqtt_link *link, void *userdata) {
         struct ctx *c = userdata;
 
         c->disconnected++;
 }
 
-static void on_message(struct mqtt_link *link, const struct mqtt_message *msg, void *userdata)
-{
+static void on_message(struct mqtt_link *link, const struct mqtt_message *msg, void *userdata) {
         struct ctx *c = userdata;
 
         c->n_messages++;
@@ -84,16 +81,14 @@ static const struct mqtt_link_callbacks callbacks = {
 };
 
 /* The test client's messages arrive on its own thread; its eventfd wakes our loop. */
-static int client_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int client_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         uint64_t v;
 
         (void) read(fd, &v, sizeof(v));
         return 0;
 }
 
-static void setup(void)
-{
+static void setup(void) {
         int r;
 
         memset(&ctx, 0, sizeof(ctx));
@@ -102,8 +97,7 @@ static void setup(void)
         ck_assert_msg(r == 0, "cannot start mosquitto: %s", strerror(-r));
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         ctx.link = mqtt_link_free(ctx.link);
         ctx.client_source = sd_event_source_disable_unref(ctx.client_source);
         ctx.client = test_client_free(ctx.client);
@@ -111,8 +105,7 @@ static void teardown(void)
         ctx.event = sd_event_unref(ctx.event);
 }
 
-static void client_connect(void)
-{
+static void client_connect(void) {
         ctx.client_source = sd_event_source_disable_unref(ctx.client_source);
         ctx.client = test_client_free(ctx.client);
         ck_assert_int_eq(test_client_new(test_broker_port(ctx.broker), &ctx.client), 0);
@@ -121,8 +114,7 @@ static void client_connect(void)
                                          client_event, NULL), 0);
 }
 
-static void link_create(const char *host, bool v5, size_t max_messages)
-{
+static void link_create(const char *host, bool v5, size_t max_messages) {
         struct mqtt_link_options o = {
                 .host = host,
                 .port = test_broker_port(ctx.broker),
@@ -141,8 +133,7 @@ static void link_create(const char *host, bool v5, size_t max_messages)
 typedef bool (*cond_fn)(void *arg);
 
 /* Runs the loop until cond() holds; false when the deadline passed first. */
-static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec)
-{
+static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec) {
         uint64_t now, deadline;
 
         ck_assert_int_ge(sd_event_now(ctx.event, CLOCK_MONOTONIC, &now), 0);
@@ -156,26 +147,22 @@ static bool run_until(cond_fn cond, void *arg, uint64_t timeout_usec)
         return true;
 }
 
-static bool connected_at_least(void *arg)
-{
+static bool connected_at_least(void *arg) {
         return ctx.connected >= *(unsigned *) arg;
 }
 
-static bool disconnected_at_least(void *arg)
-{
+static bool disconnected_at_least(void *arg) {
         return ctx.disconnected >= *(unsigned *) arg;
 }
 
-static bool queue_empty(void *arg)
-{
+static bool queue_empty(void *arg) {
         struct mqtt_link_stats st;
 
         mqtt_link_get_stats(ctx.link, &st);
         return st.queued == 0;
 }
 
-static bool got_messages(void *arg)
-{
+static bool got_messages(void *arg) {
         return ctx.n_messages >= *(unsigned *) arg;
 }
 
@@ -184,26 +171,22 @@ struct wanted {
         struct test_message *msg;
 };
 
-static bool client_has(void *arg)
-{
+static bool client_has(void *arg) {
         struct wanted *w = arg;
 
         return test_client_take(ctx.client, w->topic, w->payload, &w->msg) == 0;
 }
 
-static bool is_done(void *arg)
-{
+static bool is_done(void *arg) {
         return ctx.done;
 }
 
-static void wait_connected(unsigned n)
-{
+static void wait_connected(unsigned n) {
         ck_assert_msg(run_until(connected_at_least, &n, WAIT_USEC), "link did not connect");
         ck_assert(mqtt_link_connected(ctx.link));
 }
 
-static void check_publish_and_subscribe(void)
-{
+static void check_publish_and_subscribe(void) {
         struct test_message *m = NULL;
         unsigned one = 1;
         struct wanted w = { .topic = "cmd/led", .payload = "toggle" };
@@ -239,8 +222,7 @@ static void check_publish_and_subscribe(void)
         test_message_free(w.msg);
 }
 
-START_TEST(test_connect_numeric)
-{
+START_TEST(test_connect_numeric) {
         char peer[64];
 
         link_create("127.0.0.1", false, 100);
@@ -250,16 +232,14 @@ START_TEST(test_connect_numeric)
 }
 END_TEST
 
-START_TEST(test_connect_localhost_v5)
-{
+START_TEST(test_connect_localhost_v5) {
         /* "localhost" goes through the system resolver. */
         link_create("localhost", true, 100);
         check_publish_and_subscribe();
 }
 END_TEST
 
-START_TEST(test_volatile_needs_connection)
-{
+START_TEST(test_volatile_needs_connection) {
         link_create("127.0.0.1", false, 100);
         ck_assert_int_eq(mqtt_link_publish(ctx.link, "gw/x", "1", 1, 0, false, MQTT_MSG_VOLATILE),
                          -ENOTCONN);
@@ -272,8 +252,7 @@ END_TEST
 
 #define N_QUEUED 10
 
-START_TEST(test_reconnect_delivers_queue)
-{
+START_TEST(test_reconnect_delivers_queue) {
         unsigned one = 1, two = 2, cmds;
         bool seen[N_QUEUED] = {};
         int next_new = 0;
@@ -338,8 +317,7 @@ START_TEST(test_reconnect_delivers_queue)
 }
 END_TEST
 
-START_TEST(test_in_flight_survives_broker_crash)
-{
+START_TEST(test_in_flight_survives_broker_crash) {
         unsigned one = 1, two = 2;
         bool seen[N_QUEUED] = {};
         struct mqtt_link_stats st;
@@ -394,8 +372,7 @@ START_TEST(test_in_flight_survives_broker_crash)
 }
 END_TEST
 
-START_TEST(test_keepalive_detects_dead_broker)
-{
+START_TEST(test_keepalive_detects_dead_broker) {
         unsigned one = 1;
 
         /* A frozen broker keeps the TCP connection open: only the keep-alive
@@ -410,8 +387,7 @@ START_TEST(test_keepalive_detects_dead_broker)
 }
 END_TEST
 
-START_TEST(test_queue_drops_readings_first)
-{
+START_TEST(test_queue_drops_readings_first) {
         static const char *const expected[] = { "s0", "s1", "s2", "r3", "r4" };
         struct mqtt_link_stats st;
 
@@ -448,8 +424,7 @@ START_TEST(test_queue_drops_readings_first)
 }
 END_TEST
 
-static bool all_sent(void *arg)
-{
+static bool all_sent(void *arg) {
         struct mqtt_link_stats st;
 
         mqtt_link_get_stats(ctx.link, &st);
@@ -457,8 +432,7 @@ static bool all_sent(void *arg)
 }
 
 /* Every refused message counts as dropped; a reading never displaces a state. */
-START_TEST(test_queue_refusals_counted)
-{
+START_TEST(test_queue_refusals_counted) {
         static const char *const expected[] = { "s0", "s1", "s2" };
         static char big[64 * 1024 + 1];
         struct mqtt_link_stats st;
@@ -505,8 +479,7 @@ END_TEST
 
 /* An MQTT 5 request with response topic and correlation data, sent by a plain
  * libmosquitto client. */
-static void send_v5_request(const char *topic, const char *response_topic, const char *correlation)
-{
+static void send_v5_request(const char *topic, const char *response_topic, const char *correlation) {
         mosquitto_property *props = NULL;
         struct mosquitto *m;
 
@@ -524,8 +497,7 @@ static void send_v5_request(const char *topic, const char *response_topic, const
         mosquitto_destroy(m);
 }
 
-START_TEST(test_v5_request_reply)
-{
+START_TEST(test_v5_request_reply) {
         unsigned one = 1;
         struct wanted w = { .topic = "resp/1", .payload = "pong" };
 
@@ -553,13 +525,11 @@ START_TEST(test_v5_request_reply)
 }
 END_TEST
 
-static void on_done(struct mqtt_link *link, void *userdata)
-{
+static void on_done(struct mqtt_link *link, void *userdata) {
         ctx.done = true;
 }
 
-START_TEST(test_shutdown_publishes_final_status)
-{
+START_TEST(test_shutdown_publishes_final_status) {
         struct wanted w = { .topic = "gw/status", .payload = "offline" };
 
         link_create("127.0.0.1", true, 100);
@@ -592,8 +562,7 @@ struct tls_setup {
 
 static struct tls_setup tls;
 
-static int pick_port(void)
-{
+static int pick_port(void) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(sa);
         int fd, port = -1;
@@ -608,8 +577,7 @@ static int pick_port(void)
 }
 
 /* A throw-away CA and a server certificate for `name` (DNS name only, no IP). */
-static void tls_start(const char *name)
-{
+static void tls_start(const char *name) {
         char cmd[2048], conf[1024];
         int port;
 
@@ -641,8 +609,7 @@ static void tls_start(const char *name)
         ck_assert_int_eq(test_broker_start(conf, &ctx.broker), 0);
 }
 
-static void tls_teardown(void)
-{
+static void tls_teardown(void) {
         char cmd[128];
 
         if (tls.have_dir) {
@@ -653,8 +620,7 @@ static void tls_teardown(void)
         teardown();
 }
 
-static void tls_link_create(void)
-{
+static void tls_link_create(void) {
         struct mqtt_link_options o = {
                 .host = "localhost",
                 .port = tls.port,
@@ -668,8 +634,7 @@ static void tls_link_create(void)
         ck_assert_int_eq(mqtt_link_new(ctx.event, &o, &callbacks, &ctx, &ctx.link), 0);
 }
 
-START_TEST(test_tls_verifies_host_name)
-{
+START_TEST(test_tls_verifies_host_name) {
         struct wanted w = { .topic = "gw/tls", .payload = "secure" };
 
         tls_start("localhost");
@@ -687,8 +652,7 @@ END_TEST
 
 /* Counts the connections the broker logged; a second one means the link gave up on
  * the first and retried. */
-static int count_in_log(const char *needle)
-{
+static int count_in_log(const char *needle) {
         char path[160], line[512];
         FILE *f;
         int n = 0;
@@ -704,14 +668,12 @@ static int count_in_log(const char *needle)
         return n;
 }
 
-static int log_poll(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int log_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         /* The log is a file: look again shortly. */
         return sd_event_source_set_time(s, usec + 20 * USEC_PER_MSEC);
 }
 
-static bool retried(void *arg)
-{
+static bool retried(void *arg) {
         char needle[64];
 
         /* Only the TLS listener's connections: the helper probes the plain one. */
@@ -719,8 +681,7 @@ static bool retried(void *arg)
         return count_in_log(needle) >= 2;
 }
 
-START_TEST(test_tls_rejects_wrong_name)
-{
+START_TEST(test_tls_rejects_wrong_name) {
         sd_event_source *poll = NULL;
 
         tls_start("not-this-host.example");
@@ -739,8 +700,7 @@ START_TEST(test_tls_rejects_wrong_name)
 }
 END_TEST
 
-static Suite *mqtt_link_suite(void)
-{
+static Suite *mqtt_link_suite(void) {
         Suite *s = suite_create("mqtt-link");
         TCase *tc = tcase_create("broker");
 
@@ -768,8 +728,7 @@ static Suite *mqtt_link_suite(void)
         return s;
 }
 
-int main(void)
-{
+int main(void) {
         SRunner *sr;
         int failed;
 

@@ -10,8 +10,7 @@
 #define MIN_D (1 * USEC_PER_SEC)
 #define MAX_D (60 * USEC_PER_SEC)
 
-START_TEST(test_bounds)
-{
+START_TEST(test_bounds) {
         for (uint64_t seed = 1; seed < 200; seed++) {
                 struct backoff b;
 
@@ -26,8 +25,7 @@ START_TEST(test_bounds)
 }
 END_TEST
 
-START_TEST(test_growth)
-{
+START_TEST(test_growth) {
         struct backoff b;
         uint64_t base = MIN_D;
 
@@ -46,8 +44,7 @@ START_TEST(test_growth)
 }
 END_TEST
 
-START_TEST(test_jitter_spreads)
-{
+START_TEST(test_jitter_spreads) {
         uint64_t lo = UINT64_MAX, hi = 0;
 
         /* The same attempt with different seeds must not all pick the same delay, and
@@ -68,8 +65,7 @@ START_TEST(test_jitter_spreads)
 }
 END_TEST
 
-START_TEST(test_deterministic_seed)
-{
+START_TEST(test_deterministic_seed) {
         struct backoff a, b;
 
         backoff_init(&a, MIN_D, MAX_D, 1234);
@@ -79,8 +75,7 @@ START_TEST(test_deterministic_seed)
 }
 END_TEST
 
-START_TEST(test_reset)
-{
+START_TEST(test_reset) {
         struct backoff b;
 
         backoff_init(&b, MIN_D, MAX_D, 0);
@@ -93,8 +88,7 @@ START_TEST(test_reset)
 }
 END_TEST
 
-START_TEST(test_degenerate_bounds)
-{
+START_TEST(test_degenerate_bounds) {
         struct backoff b;
 
         backoff_init(&b, 5 * USEC_PER_SEC, USEC_PER_SEC, 9);
@@ -104,14 +98,12 @@ START_TEST(test_degenerate_bounds)
 END_TEST
 
 /* Delays grown by `n` failed attempts; the next one is at least half the maximum. */
-static void grow(struct backoff *b, int n)
-{
+static void grow(struct backoff *b, int n) {
         for (int i = 0; i < n; i++)
                 backoff_next(b);
 }
 
-START_TEST(test_connack_does_not_reset)
-{
+START_TEST(test_connack_does_not_reset) {
         struct backoff b;
         uint64_t now = 1000 * USEC_PER_SEC;
 
@@ -129,8 +121,7 @@ START_TEST(test_connack_does_not_reset)
 }
 END_TEST
 
-START_TEST(test_growth_across_short_connections)
-{
+START_TEST(test_growth_across_short_connections) {
         struct backoff b;
         uint64_t now = 5 * USEC_PER_SEC, base = MIN_D;
 
@@ -151,8 +142,7 @@ START_TEST(test_growth_across_short_connections)
 }
 END_TEST
 
-START_TEST(test_stable_connection_resets)
-{
+START_TEST(test_stable_connection_resets) {
         struct backoff b;
         uint64_t now = 7 * USEC_PER_SEC;
 
@@ -170,8 +160,7 @@ START_TEST(test_stable_connection_resets)
 }
 END_TEST
 
-START_TEST(test_short_lived_count)
-{
+START_TEST(test_short_lived_count) {
         struct backoff b;
         uint64_t now = 100 * USEC_PER_SEC;
 
@@ -197,8 +186,7 @@ START_TEST(test_short_lived_count)
 }
 END_TEST
 
-START_TEST(test_failed_attempts_leave_count_alone)
-{
+START_TEST(test_failed_attempts_leave_count_alone) {
         struct backoff b;
         uint64_t now = 100 * USEC_PER_SEC;
 
@@ -219,8 +207,7 @@ START_TEST(test_failed_attempts_leave_count_alone)
 }
 END_TEST
 
-START_TEST(test_clock_backwards)
-{
+START_TEST(test_clock_backwards) {
         struct backoff b;
 
         backoff_init(&b, MIN_D, MAX_D, 17);
@@ -231,8 +218,7 @@ START_TEST(test_clock_backwards)
 }
 END_TEST
 
-static Suite *backoff_suite(void)
-{
+static Suite *backoff_suite(void) {
         Suite *s = suite_create("backoff");
         TCase *tc = tcase_create("core");
 
@@ -252,8 +238,7 @@ static Suite *backoff_suite(void)
         return s;
 }
 
-int main(void)
-{
+int main(void) {
         SRunner *sr = srunner_create(backoff_suite());
         int failed;
 

@@ -273,8 +273,7 @@ static int cmp_str(const void *a, const void *b) {
 
 /* tests */
 
-START_TEST(test_topics)
-{
+START_TEST(test_topics) {
         static const char *const want[] = {
                 "homeassistant/binary_sensor/pi1/door/config",
                 "homeassistant/sensor/pi1/climate_humidity/config",
@@ -310,8 +309,7 @@ START_TEST(test_topics)
 }
 END_TEST
 
-START_TEST(test_binary_sensor)
-{
+START_TEST(test_binary_sensor) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -335,8 +333,7 @@ START_TEST(test_binary_sensor)
 }
 END_TEST
 
-START_TEST(test_binary_sensor_defaults)
-{
+START_TEST(test_binary_sensor_defaults) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -355,8 +352,7 @@ START_TEST(test_binary_sensor_defaults)
 }
 END_TEST
 
-START_TEST(test_switch)
-{
+START_TEST(test_switch) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -394,8 +390,7 @@ START_TEST(test_switch)
 }
 END_TEST
 
-START_TEST(test_sensor_quantities)
-{
+START_TEST(test_sensor_quantities) {
         static const struct {
                 const char *q, *unit, *dc;
                 int decimals;
@@ -442,8 +437,7 @@ START_TEST(test_sensor_quantities)
 }
 END_TEST
 
-START_TEST(test_sensor_sysfs)
-{
+START_TEST(test_sensor_sysfs) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -475,8 +469,7 @@ START_TEST(test_sensor_sysfs)
 }
 END_TEST
 
-START_TEST(test_sensor_ha_name_prefix)
-{
+START_TEST(test_sensor_ha_name_prefix) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -498,8 +491,7 @@ START_TEST(test_sensor_ha_name_prefix)
 }
 END_TEST
 
-START_TEST(test_stats)
-{
+START_TEST(test_stats) {
         static const char *const counters[] = { "sent", "dropped", "reconnects", "read_errors", "uptime" };
         struct fixture f;
         struct collector c = {};
@@ -536,8 +528,7 @@ START_TEST(test_stats)
 }
 END_TEST
 
-START_TEST(test_discovery_none)
-{
+START_TEST(test_discovery_none) {
         struct fixture f;
         struct collector c = {};
         char **topics = (char **) 0x1;
@@ -554,8 +545,7 @@ START_TEST(test_discovery_none)
 }
 END_TEST
 
-START_TEST(test_discovery_false_everywhere)
-{
+START_TEST(test_discovery_false_everywhere) {
         struct fixture f;
         struct collector c = {};
 
@@ -572,8 +562,7 @@ START_TEST(test_discovery_false_everywhere)
 }
 END_TEST
 
-START_TEST(test_stable_and_unique)
-{
+START_TEST(test_stable_and_unique) {
         struct fixture f;
         struct collector a = {}, b = {};
         char *uids[MAX_EMITTED];
@@ -602,8 +591,7 @@ START_TEST(test_stable_and_unique)
 }
 END_TEST
 
-START_TEST(test_gateways_distinct)
-{
+START_TEST(test_gateways_distinct) {
         struct fixture f1, f2;
         struct collector a = {}, b = {};
 
@@ -636,8 +624,7 @@ START_TEST(test_gateways_distinct)
 }
 END_TEST
 
-START_TEST(test_topics_match_announce)
-{
+START_TEST(test_topics_match_announce) {
         struct fixture f;
         struct collector c = {};
         char **topics = NULL;
@@ -661,8 +648,7 @@ START_TEST(test_topics_match_announce)
 }
 END_TEST
 
-START_TEST(test_remove_stale_lists)
-{
+START_TEST(test_remove_stale_lists) {
         char *old[] = { (char *) "a", (char *) "b", (char *) "c", (char *) "d", (char *) "f" };
         char *new[] = { (char *) "b", (char *) "d", (char *) "e" };
         struct collector c = {};
@@ -698,8 +684,7 @@ START_TEST(test_remove_stale_lists)
 }
 END_TEST
 
-START_TEST(test_remove_stale_reload)
-{
+START_TEST(test_remove_stale_reload) {
         struct fixture f;
         struct collector c = {};
         char **old = NULL, **new = NULL;
@@ -737,8 +722,7 @@ START_TEST(test_remove_stale_reload)
 }
 END_TEST
 
-START_TEST(test_announce_emit_failure)
-{
+START_TEST(test_announce_emit_failure) {
         struct fixture f;
         struct collector c = { .fail_at = 1 };
 
@@ -750,8 +734,7 @@ START_TEST(test_announce_emit_failure)
 }
 END_TEST
 
-START_TEST(test_custom_prefix_and_names)
-{
+START_TEST(test_custom_prefix_and_names) {
         struct fixture f;
         struct collector c = {};
         struct json_object *o;
@@ -770,8 +753,7 @@ START_TEST(test_custom_prefix_and_names)
 }
 END_TEST
 
-START_TEST(test_topic_clash)
-{
+START_TEST(test_topic_clash) {
         struct fixture f;
         char **topics = NULL;
         size_t n = 0;
@@ -801,8 +783,7 @@ START_TEST(test_topic_clash)
 }
 END_TEST
 
-START_TEST(test_birth)
-{
+START_TEST(test_birth) {
         struct fixture f;
 
         fixture_init(&f, "pi1");
@@ -820,8 +801,7 @@ START_TEST(test_birth)
 }
 END_TEST
 
-START_TEST(test_invalid)
-{
+START_TEST(test_invalid) {
         struct fixture f;
         struct collector c = {};
         char **topics = NULL;

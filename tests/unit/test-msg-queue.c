@@ -11,24 +11,20 @@
 
 static struct msg_queue *q;
 
-static void teardown(void)
-{
+static void teardown(void) {
         q = msg_queue_free(q);
 }
 
-static void setup_queue(size_t n, size_t bytes)
-{
+static void setup_queue(size_t n, size_t bytes) {
         ck_assert_int_eq(msg_queue_new(n, bytes, &q), 0);
 }
 
-static int push(enum mqtt_msg_class cls, const char *topic, const char *payload)
-{
+static int push(enum mqtt_msg_class cls, const char *topic, const char *payload) {
         return msg_queue_push(q, cls, 1, false, topic, payload, strlen(payload));
 }
 
 /* Marks the next unsent message in flight with `mid` and checks its payload. */
-static void send_next(const char *payload, int mid)
-{
+static void send_next(const char *payload, int mid) {
         const struct msg_queue_entry *e = msg_queue_peek_unsent(q);
 
         ck_assert_ptr_nonnull(e);
@@ -37,8 +33,7 @@ static void send_next(const char *payload, int mid)
         msg_queue_mark_in_flight(q, e, mid);
 }
 
-static void expect_next(const char *topic, const char *payload)
-{
+static void expect_next(const char *topic, const char *payload) {
         const struct msg_queue_entry *e = msg_queue_peek_unsent(q);
 
         ck_assert_ptr_nonnull(e);
@@ -47,8 +42,7 @@ static void expect_next(const char *topic, const char *payload)
         ck_assert(memcmp(e->payload, payload, e->len) == 0);
 }
 
-START_TEST(test_fifo_across_classes)
-{
+START_TEST(test_fifo_across_classes) {
         const struct msg_queue_entry *e;
         uint64_t last_seq = 0;
 
@@ -90,8 +84,7 @@ START_TEST(test_fifo_across_classes)
 }
 END_TEST
 
-START_TEST(test_rejects)
-{
+START_TEST(test_rejects) {
         setup_queue(4, 10);
         ck_assert_int_eq(push((enum mqtt_msg_class) 17, "t", "x"), -EINVAL);
         ck_assert_uint_eq(msg_queue_dropped(q), 0);
@@ -107,8 +100,7 @@ START_TEST(test_rejects)
 }
 END_TEST
 
-START_TEST(test_drop_readings_first)
-{
+START_TEST(test_drop_readings_first) {
         setup_queue(4, 1000);
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "s1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "r1"), 0);
@@ -138,8 +130,7 @@ START_TEST(test_drop_readings_first)
 }
 END_TEST
 
-START_TEST(test_drop_by_bytes)
-{
+START_TEST(test_drop_by_bytes) {
         setup_queue(100, 12);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "aaa"), 0);    /* 4 bytes */
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "bbb"), 0);      /* 8 */
@@ -155,8 +146,7 @@ START_TEST(test_drop_by_bytes)
 }
 END_TEST
 
-START_TEST(test_in_flight_never_dropped)
-{
+START_TEST(test_in_flight_never_dropped) {
         setup_queue(3, 1000);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "r1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "r2"), 0);
@@ -183,8 +173,7 @@ START_TEST(test_in_flight_never_dropped)
 }
 END_TEST
 
-START_TEST(test_in_flight_bytes_never_dropped)
-{
+START_TEST(test_in_flight_bytes_never_dropped) {
         setup_queue(10, 10);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "1234"), 0);
         send_next("1234", 1);
@@ -198,8 +187,7 @@ START_TEST(test_in_flight_bytes_never_dropped)
 }
 END_TEST
 
-START_TEST(test_requeue)
-{
+START_TEST(test_requeue) {
         setup_queue(10, 1000);
         for (int i = 0; i < 5; i++) {
                 char p[8];
@@ -233,8 +221,7 @@ START_TEST(test_requeue)
 }
 END_TEST
 
-START_TEST(test_wrap_around)
-{
+START_TEST(test_wrap_around) {
         char topic[32], payload[64];
         int next_push = 0;
 
@@ -279,8 +266,7 @@ START_TEST(test_wrap_around)
 }
 END_TEST
 
-START_TEST(test_byte_accounting)
-{
+START_TEST(test_byte_accounting) {
         setup_queue(10, 1000);
         ck_assert_int_eq(msg_queue_push(q, MQTT_MSG_READING, 0, false, "abc", NULL, 0), 0);
         ck_assert_uint_eq(msg_queue_bytes(q), 3);
@@ -293,8 +279,7 @@ START_TEST(test_byte_accounting)
 }
 END_TEST
 
-START_TEST(test_drop_order_by_class)
-{
+START_TEST(test_drop_order_by_class) {
         setup_queue(4, 1000);
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "s1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "r1"), 0);
@@ -318,8 +303,7 @@ START_TEST(test_drop_order_by_class)
 }
 END_TEST
 
-START_TEST(test_volatile_only_displaces_volatile)
-{
+START_TEST(test_volatile_only_displaces_volatile) {
         setup_queue(3, 1000);
         ck_assert_int_eq(push(MQTT_MSG_READING, "r", "r1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_REFRESH, "f", "f1"), 0);
@@ -351,8 +335,7 @@ START_TEST(test_volatile_only_displaces_volatile)
 }
 END_TEST
 
-START_TEST(test_coalesce_volatile_and_refresh)
-{
+START_TEST(test_coalesce_volatile_and_refresh) {
         setup_queue(10, 1000);
         ck_assert_int_eq(push(MQTT_MSG_VOLATILE, "ha/led/config", "c1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_VOLATILE, "base/error", "e1"), 0);
@@ -387,8 +370,7 @@ START_TEST(test_coalesce_volatile_and_refresh)
 }
 END_TEST
 
-START_TEST(test_no_coalescing_for_state_and_reading)
-{
+START_TEST(test_no_coalescing_for_state_and_reading) {
         setup_queue(10, 1000);
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "ON"), 0);
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "OFF"), 0);
@@ -402,8 +384,7 @@ START_TEST(test_no_coalescing_for_state_and_reading)
 }
 END_TEST
 
-START_TEST(test_correlation_data)
-{
+START_TEST(test_correlation_data) {
         const struct msg_queue_entry *e;
 
         setup_queue(10, 40);
@@ -459,8 +440,7 @@ START_TEST(test_correlation_data)
 }
 END_TEST
 
-START_TEST(test_drop_class)
-{
+START_TEST(test_drop_class) {
         setup_queue(10, 1000);
         ck_assert_int_eq(push(MQTT_MSG_VOLATILE, "v/1", "1"), 0);
         ck_assert_int_eq(push(MQTT_MSG_STATE, "s", "s"), 0);
@@ -479,8 +459,7 @@ START_TEST(test_drop_class)
 }
 END_TEST
 
-static Suite *msg_queue_suite(void)
-{
+static Suite *msg_queue_suite(void) {
         Suite *s = suite_create("msg-queue");
         TCase *tc = tcase_create("core");
 
@@ -504,8 +483,7 @@ static Suite *msg_queue_suite(void)
         return s;
 }
 
-int main(void)
-{
+int main(void) {
         SRunner *sr = srunner_create(msg_queue_suite());
         int failed;
 

@@ -33,8 +33,7 @@ struct answer {
 static sd_event *event;
 
 static void on_answer(struct resolver *r, int error, const char (*addresses)[INET6_ADDRSTRLEN],
-                      size_t n, void *userdata)
-{
+                      size_t n, void *userdata) {
         struct answer *a = userdata;
 
         a->calls++;
@@ -49,19 +48,16 @@ static void on_answer(struct resolver *r, int error, const char (*addresses)[INE
         }
 }
 
-static void setup(void)
-{
+static void setup(void) {
         ck_assert_int_eq(sd_event_new(&event), 0);
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         event = sd_event_unref(event);
 }
 
 /* Runs the loop until `a` got `calls` answers; false when the deadline passed first. */
-static bool wait_answers(const struct answer *a, unsigned calls)
-{
+static bool wait_answers(const struct answer *a, unsigned calls) {
         uint64_t now, deadline;
 
         ck_assert_int_ge(sd_event_now(event, CLOCK_MONOTONIC, &now), 0);
@@ -77,8 +73,7 @@ static bool wait_answers(const struct answer *a, unsigned calls)
 
 /* What getaddrinfo() itself says, in the resolver's format; -errno as the resolver
  * would report it. */
-static int system_answer(const char *host, struct answer *ret)
-{
+static int system_answer(const char *host, struct answer *ret) {
         struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
         int e;
 
@@ -97,8 +92,7 @@ static int system_answer(const char *host, struct answer *ret)
         return 0;
 }
 
-static void resolve(const char *host, struct answer *a)
-{
+static void resolve(const char *host, struct answer *a) {
         _cleanup_(resolver_freep) struct resolver *r = NULL;
 
         memset(a, 0, sizeof(*a));
@@ -111,8 +105,7 @@ static void resolve(const char *host, struct answer *a)
 }
 
 /* Whether /etc/hosts names `host`: then the system answers without a name server. */
-static bool host_known_locally(const char *host)
-{
+static bool host_known_locally(const char *host) {
         char line[512];
         bool found = false;
         FILE *f = fopen("/etc/hosts", "re");
@@ -131,8 +124,7 @@ static bool host_known_locally(const char *host)
 }
 
 /* The resolver answers like getaddrinfo(): same addresses, same order. */
-static void check_like_system(const char *host)
-{
+static void check_like_system(const char *host) {
         struct answer a, sys;
 
         if (system_answer(host, &sys) < 0)
@@ -144,8 +136,7 @@ static void check_like_system(const char *host)
                 ck_assert_str_eq(a.addresses[i], sys.addresses[i]);
 }
 
-static bool has_address(const struct answer *a, const char *address)
-{
+static bool has_address(const struct answer *a, const char *address) {
         for (size_t i = 0; i < a->n; i++)
                 if (streq(a->addresses[i], address))
                         return true;
@@ -157,13 +148,11 @@ static bool has_address(const struct answer *a, const char *address)
  * never answers, as on a machine without network) holds memory inside glibc's
  * resolver on its own thread: not ours, and not a leak. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
+const char *__lsan_default_suppressions(void) {
         return "leak:res_context_send\nleak:res_context_query\n";
 }
 
-START_TEST(test_localhost)
-{
+START_TEST(test_localhost) {
         struct answer a;
 
         resolve("localhost", &a);
@@ -176,8 +165,7 @@ END_TEST
 
 /* A name under localhost that the system does not know is still the loopback
  * (RFC 6761), and so is localhost itself where there is no /etc/hosts. */
-START_TEST(test_localhost_names)
-{
+START_TEST(test_localhost_names) {
         struct answer a;
 
         /* Not asked of the system (its name servers would get the query). */
@@ -197,8 +185,7 @@ START_TEST(test_localhost_names)
 }
 END_TEST
 
-START_TEST(test_numeric)
-{
+START_TEST(test_numeric) {
         struct answer a;
 
         resolve("127.0.0.1", &a);
@@ -215,8 +202,7 @@ END_TEST
 
 /* Whatever NSS knows: every name in /etc/hosts, and this host's own name (which
  * nss-myhostname answers on systems that have it). */
-START_TEST(test_system_names)
-{
+START_TEST(test_system_names) {
         char line[512], name[256];
         unsigned checked = 0;
         FILE *f = fopen("/etc/hosts", "re");
@@ -241,8 +227,7 @@ START_TEST(test_system_names)
 }
 END_TEST
 
-START_TEST(test_unknown_name)
-{
+START_TEST(test_unknown_name) {
         struct answer a;
 
         /* Names under "invalid." never exist (RFC 6761): answered without asking a
@@ -256,8 +241,7 @@ START_TEST(test_unknown_name)
 }
 END_TEST
 
-START_TEST(test_cancel)
-{
+START_TEST(test_cancel) {
         _cleanup_(resolver_freep) struct resolver *r = NULL;
         struct answer cancelled = {}, a = {};
 
@@ -274,8 +258,7 @@ START_TEST(test_cancel)
 }
 END_TEST
 
-START_TEST(test_superseded)
-{
+START_TEST(test_superseded) {
         _cleanup_(resolver_freep) struct resolver *r = NULL;
         struct answer first = {}, second = {};
 
@@ -288,8 +271,7 @@ START_TEST(test_superseded)
 }
 END_TEST
 
-START_TEST(test_resolve_from_callback)
-{
+START_TEST(test_resolve_from_callback) {
         _cleanup_(resolver_freep) struct resolver *r = NULL;
         struct answer a = { .then = "127.0.0.1" };
 
@@ -301,8 +283,7 @@ START_TEST(test_resolve_from_callback)
 }
 END_TEST
 
-START_TEST(test_free_while_resolving)
-{
+START_TEST(test_free_while_resolving) {
         struct answer never = {}, maybe = {}, a = {};
         struct resolver *r;
 
@@ -335,8 +316,7 @@ START_TEST(test_free_while_resolving)
 }
 END_TEST
 
-static Suite *resolver_suite(void)
-{
+static Suite *resolver_suite(void) {
         Suite *s = suite_create("resolver");
         TCase *tc = tcase_create("core");
 
@@ -355,8 +335,7 @@ static Suite *resolver_suite(void)
         return s;
 }
 
-int main(void)
-{
+int main(void) {
         SRunner *sr = srunner_create(resolver_suite());
         int failed;
 
