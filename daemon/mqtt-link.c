@@ -141,8 +141,7 @@ static void link_schedule_retry(struct mqtt_link *link);
 static void link_pump(struct mqtt_link *link);
 static void link_check_shutdown(struct mqtt_link *link);
 
-static int mosq_errno(int rc)
-{
+static int mosq_errno(int rc) {
         switch (rc) {
         case MOSQ_ERR_SUCCESS:
                 return 0;
@@ -175,8 +174,7 @@ static int mosq_errno(int rc)
 /* Not an errno: what link_reason() is told of a TLS error from the connect call. */
 #define EPROTO_BEFORE_HANDSHAKE (-1)
 
-static bool errno_is_connect_error(int e)
-{
+static bool errno_is_connect_error(int e) {
         switch (e) {
         case ECONNREFUSED:
         case ECONNRESET:
@@ -191,15 +189,13 @@ static bool errno_is_connect_error(int e)
         }
 }
 
-static bool host_is_numeric(const char *host)
-{
+static bool host_is_numeric(const char *host) {
         unsigned char buf[sizeof(struct in6_addr)];
 
         return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-static uint64_t link_now(struct mqtt_link *link)
-{
+static uint64_t link_now(struct mqtt_link *link) {
         uint64_t now;
 
         if (sd_event_now(link->event, CLOCK_MONOTONIC, &now) < 0)
@@ -207,8 +203,7 @@ static uint64_t link_now(struct mqtt_link *link)
         return now;
 }
 
-static int arm_timer(sd_event_source *s, uint64_t usec)
-{
+static int arm_timer(sd_event_source *s, uint64_t usec) {
         int r;
 
         r = sd_event_source_set_time(s, usec);
@@ -217,11 +212,24 @@ static int arm_timer(sd_event_source *s, uint64_t usec)
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
+/* A timer the link cannot arm leaves it in its state for good (never retrying, never
+ * pinging): rather than a gateway that silently stops talking, the loop ends with the
+ * error, iotgwd exits non-zero and the service manager restarts it. */
+static void link_arm_or_exit(struct mqtt_link *link, sd_event_source *s, uint64_t usec,
+                             const char *what) {
+        int r;
+
+        r = arm_timer(s, usec);
+        if (r >= 0)
+                return;
+        log_error_errno(r, "mqtt: cannot arm the %s timer: %m; exiting to be restarted", what);
+        (void) sd_event_exit(link->event, r);
+}
+
 /* How often mosquitto_loop_misc() runs. libmosquitto sends PINGREQ once a keep-alive
  * period passed without output, and the broker gives up after 1.5 periods without
  * input, so checking every quarter period keeps the ping well inside that window. */
-static uint64_t misc_interval(const struct mqtt_link *link)
-{
+static uint64_t misc_interval(const struct mqtt_link *link) {
         return MAX((uint64_t) link->keepalive_active * USEC_PER_SEC / 4, USEC_PER_SEC);
 }
 
@@ -232,8 +240,7 @@ static uint64_t misc_interval(const struct mqtt_link *link)
  * says MOSQ_ERR_CONN_LOST for that before the first byte of a packet). An MQTT 5
  * broker may say why itself, with a DISCONNECT reason code (0x80 and up), which
  * libmosquitto passes in place of a MOSQ_ERR_*. */
-static const char *link_reason(const struct mqtt_link *link, int rc, int error, char *buf, size_t size)
-{
+static const char *link_reason(const struct mqtt_link *link, int rc, int error, char *buf, size_t size) {
         switch (rc) {
         case MOSQ_ERR_CONN_LOST:
         case MOSQ_ERR_ERRNO:
@@ -271,8 +278,7 @@ static const char *link_reason(const struct mqtt_link *link, int rc, int error, 
 
 /* libmosquitto puts the address it connects to into SNI; put the host name back
  * before the ClientHello is built, so virtual-hosted brokers pick the right cert. */
-static void tls_info_cb(const SSL *ssl, int where, int ret)
-{
+static void tls_info_cb(const SSL *ssl, int where, int ret) {
         const struct mqtt_link *link;
 
         if (!(where & SSL_CB_HANDSHAKE_START))
@@ -285,8 +291,7 @@ static void tls_info_cb(const SSL *ssl, int where, int ret)
 /* Our own SSL_CTX: libmosquitto verifies the peer against the string passed to
  * connect, which is the resolved address; the context verifies the configured host
  * name instead, and libmosquitto is told to leave the context alone. */
-static int link_setup_tls(struct mqtt_link *link)
-{
+static int link_setup_tls(struct mqtt_link *link) {
         X509_VERIFY_PARAM *param;
         SSL_CTX *ctx;
 
@@ -324,8 +329,7 @@ static int link_setup_tls(struct mqtt_link *link)
 /* libmosquitto callbacks (run inside mosquitto_loop_*()) */
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags,
-                       const mosquitto_property *props)
-{
+                       const mosquitto_property *props) {
         struct mqtt_link *link = userdata;
         uint16_t receive_max = IN_FLIGHT_MAX, server_keepalive = 0;
 
@@ -378,8 +382,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
                 link->callbacks.connected(link, link->userdata);
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const mosquitto_property *props)
-{
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const mosquitto_property *props) {
         struct mqtt_link *link = userdata;
 
         /* libmosquitto calls this right after the read or write that failed (and a
@@ -391,8 +394,7 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc, const 
         }
 }
 
-static uint32_t topic_hash(const char *topic)
-{
+static uint32_t topic_hash(const char *topic) {
         uint32_t h = 2166136261u;
 
         for (const unsigned char *p = (const unsigned char *) topic; *p; p++)
@@ -401,8 +403,7 @@ static uint32_t topic_hash(const char *topic)
 }
 
 /* Once per topic (as far as a small ring remembers), and rate-limited on top. */
-static void link_log_rejected(struct mqtt_link *link, const char *topic, int reason_code)
-{
+static void link_log_rejected(struct mqtt_link *link, const char *topic, int reason_code) {
         uint32_t h = topic_hash(topic);
         unsigned suppressed = 0;
 
@@ -419,8 +420,7 @@ static void link_log_rejected(struct mqtt_link *link, const char *topic, int rea
 }
 
 static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reason_code,
-                       const mosquitto_property *props)
-{
+                       const mosquitto_property *props) {
         struct mqtt_link *link = userdata;
 
         if (link->in_publish && mid == link->publishing_mid) {
@@ -450,8 +450,7 @@ static void on_publish(struct mosquitto *mosq, void *userdata, int mid, int reas
 }
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *m,
-                       const mosquitto_property *props)
-{
+                       const mosquitto_property *props) {
         struct mqtt_link *link = userdata;
         _cleanup_(freep) char *response_topic = NULL;
         _cleanup_(freep) void *correlation = NULL;
@@ -482,8 +481,7 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 
 /* the socket */
 
-static void link_update_events(struct mqtt_link *link)
-{
+static void link_update_events(struct mqtt_link *link) {
         bool want_write;
         int r;
 
@@ -503,8 +501,7 @@ static void link_update_events(struct mqtt_link *link)
 
 /* Drops the client and everything tied to its socket; messages it had in flight
  * become unsent again. Never called from inside a libmosquitto callback. */
-static void link_drop_client(struct mqtt_link *link)
-{
+static void link_drop_client(struct mqtt_link *link) {
         size_t n;
 
         /* The source goes before the fd is reused by anybody. */
@@ -526,8 +523,7 @@ static void link_drop_client(struct mqtt_link *link)
         link->refused = false;
 }
 
-static void link_finish_shutdown(struct mqtt_link *link)
-{
+static void link_finish_shutdown(struct mqtt_link *link) {
         if (link->in_loop) {
                 /* Inside a libmosquitto callback: the loop handler comes back here
                  * through link_handle_lost() once the client may be destroyed. */
@@ -548,8 +544,7 @@ static void link_finish_shutdown(struct mqtt_link *link)
 
 /* The broker keeps dropping us right after accepting us: say what probably happens,
  * once in a while, not at every reconnect. */
-static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived)
-{
+static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived) {
         if (short_lived < DUPLICATE_ID_SUSPECT)
                 return;
         if (!log_ratelimit_test(&link->duplicate_id_rl, link_now(link), NULL))
@@ -561,8 +556,7 @@ static void link_check_duplicate_id(struct mqtt_link *link, unsigned short_lived
                     link->client_id ? link->client_id : "(random)");
 }
 
-static void link_handle_lost(struct mqtt_link *link)
-{
+static void link_handle_lost(struct mqtt_link *link) {
         bool was_connected = link->was_connected, refused = link->refused;
         int reason = link->lost_reason, error = link->lost_errno;
         char buf[256];
@@ -600,8 +594,7 @@ static void link_handle_lost(struct mqtt_link *link)
 }
 
 /* After every call into libmosquitto that may queue output or lose the connection. */
-static void link_after_loop(struct mqtt_link *link)
-{
+static void link_after_loop(struct mqtt_link *link) {
         if (link->in_loop)
                 return;         /* the loop handler finishes the job */
         /* Output written: the next messages may go. */
@@ -613,8 +606,7 @@ static void link_after_loop(struct mqtt_link *link)
                 link_update_events(link);
 }
 
-static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct mqtt_link *link = userdata;
         int r;
 
@@ -665,8 +657,7 @@ static int link_io_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         struct mqtt_link *link = userdata;
         int r;
 
@@ -701,9 +692,7 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
         }
 
         if (!link->lost) {
-                r = arm_timer(link->misc_timer, usec + misc_interval(link));
-                if (r < 0)
-                        log_warning_errno(r, "mqtt: cannot rearm keep-alive timer: %m, ignoring");
+                link_arm_or_exit(link, link->misc_timer, usec + misc_interval(link), "keep-alive");
         }
         link_after_loop(link);
         return 0;
@@ -711,8 +700,7 @@ static int link_misc_handler(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* connecting */
 
-static int link_new_client(struct mqtt_link *link, struct mosquitto **ret)
-{
+static int link_new_client(struct mqtt_link *link, struct mosquitto **ret) {
         struct mosquitto *mosq;
         int r;
 
@@ -759,8 +747,7 @@ static int link_new_client(struct mqtt_link *link, struct mosquitto **ret)
 
 /* Tries the resolved addresses from address_index on; falls back to the back-off
  * timer when none is left. */
-static void link_connect_next(struct mqtt_link *link)
-{
+static void link_connect_next(struct mqtt_link *link) {
         char buf[256];
 
         for (; link->address_index < link->n_addresses; link->address_index++) {
@@ -803,9 +790,7 @@ static void link_connect_next(struct mqtt_link *link)
                 now = link_now(link);
                 link->keepalive_active = link->keepalive;
                 link->connect_deadline = now + (uint64_t) link->keepalive * USEC_PER_SEC;
-                r = arm_timer(link->misc_timer, now + misc_interval(link));
-                if (r < 0)
-                        log_warning_errno(r, "mqtt: cannot arm keep-alive timer: %m, ignoring");
+                link_arm_or_exit(link, link->misc_timer, now + misc_interval(link), "keep-alive");
 
                 log_debug("mqtt: connecting to %s (%s)", link->peer, address);
                 link->state = LINK_CONNECTING;
@@ -823,8 +808,7 @@ static void link_connect_next(struct mqtt_link *link)
 }
 
 static void on_resolved(struct resolver *resolver, int error,
-                        const char (*addresses)[INET6_ADDRSTRLEN], size_t n, void *userdata)
-{
+                        const char (*addresses)[INET6_ADDRSTRLEN], size_t n, void *userdata) {
         struct mqtt_link *link = userdata;
 
         if (error < 0) {
@@ -843,8 +827,7 @@ static void on_resolved(struct resolver *resolver, int error,
         link_connect_next(link);
 }
 
-static void link_attempt(struct mqtt_link *link)
-{
+static void link_attempt(struct mqtt_link *link) {
         int r;
 
         link->attempt_error = MOSQ_ERR_NO_CONN;
@@ -867,30 +850,24 @@ static void link_attempt(struct mqtt_link *link)
         }
 }
 
-static int link_retry_handler(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int link_retry_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         link_attempt(userdata);
         return 0;
 }
 
-static void link_schedule_retry(struct mqtt_link *link)
-{
+static void link_schedule_retry(struct mqtt_link *link) {
         uint64_t delay = backoff_next(&link->backoff);
-        int r;
 
         link->state = LINK_WAITING;
         log_debug("mqtt: next attempt to reach %s in %llu ms", link->peer,
                   (unsigned long long) (delay / USEC_PER_MSEC));
-        r = arm_timer(link->retry_timer, link_now(link) + delay);
-        if (r < 0)
-                log_error_errno(r, "mqtt: cannot arm reconnect timer: %m");
+        link_arm_or_exit(link, link->retry_timer, link_now(link) + delay, "reconnect");
 }
 
 /* sending */
 
 /* Errors that will not go away by trying again: the message can never be sent. */
-static bool mosq_error_is_permanent(int rc)
-{
+static bool mosq_error_is_permanent(int rc) {
         switch (rc) {
         case MOSQ_ERR_INVAL:
         case MOSQ_ERR_MALFORMED_UTF8:
@@ -906,8 +883,7 @@ static bool mosq_error_is_permanent(int rc)
 
 /* Hands queued messages to libmosquitto, oldest first, while connected and below the
  * in-flight cap. */
-static void link_pump(struct mqtt_link *link)
-{
+static void link_pump(struct mqtt_link *link) {
         const struct msg_queue_entry *e;
 
         if (link->pumping || link->state != LINK_CONNECTED || !link->mosq)
@@ -978,8 +954,7 @@ static void link_pump(struct mqtt_link *link)
 
 /* shutdown */
 
-static void link_check_shutdown(struct mqtt_link *link)
-{
+static void link_check_shutdown(struct mqtt_link *link) {
         int r;
 
         if (!link->shutting_down || link->state != LINK_CONNECTED || msg_queue_count(link->queue) > 0)
@@ -997,8 +972,7 @@ static void link_check_shutdown(struct mqtt_link *link)
 }
 
 /* Nothing keeps the queue across a restart yet: say what is lost, once. */
-static void link_log_discarded(struct mqtt_link *link, const char *why)
-{
+static void link_log_discarded(struct mqtt_link *link, const char *why) {
         size_t n = msg_queue_count(link->queue);
 
         if (link->discard_logged || n == 0)
@@ -1008,8 +982,7 @@ static void link_log_discarded(struct mqtt_link *link, const char *why)
                     msg_queue_bytes(link->queue));
 }
 
-static int link_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int link_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct mqtt_link *link = userdata;
 
         log_warning("mqtt: %zu messages not acknowledged by %s at shutdown",
@@ -1021,8 +994,7 @@ static int link_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userda
         return 0;
 }
 
-static int link_done_handler(sd_event_source *s, void *userdata)
-{
+static int link_done_handler(sd_event_source *s, void *userdata) {
         struct mqtt_link *link = userdata;
 
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -1032,8 +1004,7 @@ static int link_done_handler(sd_event_source *s, void *userdata)
 }
 
 int mqtt_link_shutdown(struct mqtt_link *link, const char *final_payload, uint64_t timeout_usec,
-                       void (*done)(struct mqtt_link *link, void *userdata))
-{
+                       void (*done)(struct mqtt_link *link, void *userdata)) {
         int r;
 
         if (!link)
@@ -1079,8 +1050,7 @@ int mqtt_link_shutdown(struct mqtt_link *link, const char *final_payload, uint64
 
 /* public API */
 
-static int strdup_opt(const char *s, char **ret)
-{
+static int strdup_opt(const char *s, char **ret) {
         if (!s) {
                 *ret = NULL;
                 return 0;
@@ -1089,15 +1059,13 @@ static int strdup_opt(const char *s, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static void mqtt_link_freep(struct mqtt_link **l)
-{
+static void mqtt_link_freep(struct mqtt_link **l) {
         mqtt_link_free(*l);
 }
 
 int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
                   const struct mqtt_link_callbacks *callbacks, void *userdata,
-                  struct mqtt_link **ret)
-{
+                  struct mqtt_link **ret) {
         _cleanup_(mqtt_link_freep) struct mqtt_link *link = NULL;
         uint64_t seed = 0;
         int r;
@@ -1186,8 +1154,7 @@ int mqtt_link_new(sd_event *event, const struct mqtt_link_options *options,
         return 0;
 }
 
-int mqtt_link_start(struct mqtt_link *link)
-{
+int mqtt_link_start(struct mqtt_link *link) {
         if (!link)
                 return -EINVAL;
         if (link->state != LINK_IDLE)
@@ -1197,8 +1164,7 @@ int mqtt_link_start(struct mqtt_link *link)
         return 0;
 }
 
-int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos)
-{
+int mqtt_link_subscribe(struct mqtt_link *link, const char *pattern, int qos) {
         struct subscription *subs;
         int r;
 
@@ -1236,8 +1202,7 @@ subscribe_now:
 
 static int link_queue(struct mqtt_link *link, enum mqtt_msg_class cls, const char *topic,
                       const void *payload, size_t len, int qos, bool retain,
-                      const void *correlation, size_t correlation_len)
-{
+                      const void *correlation, size_t correlation_len) {
         int r;
 
         if (cls == MQTT_MSG_VOLATILE && (link->state != LINK_CONNECTED || link->shutting_down))
@@ -1258,8 +1223,7 @@ static int link_queue(struct mqtt_link *link, enum mqtt_msg_class cls, const cha
 }
 
 int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *payload,
-                      size_t len, int qos, bool retain, enum mqtt_msg_class cls)
-{
+                      size_t len, int qos, bool retain, enum mqtt_msg_class cls) {
         if (!link || !topic || !topic[0] || (len > 0 && !payload) || qos < 0 || qos > 2)
                 return -EINVAL;
         if (cls != MQTT_MSG_READING && cls != MQTT_MSG_STATE && cls != MQTT_MSG_VOLATILE &&
@@ -1274,8 +1238,7 @@ int mqtt_link_publish(struct mqtt_link *link, const char *topic, const void *pay
 }
 
 int mqtt_link_reply(struct mqtt_link *link, const struct mqtt_message *request,
-                    const void *payload, size_t len)
-{
+                    const void *payload, size_t len) {
         if (!link || !request || (len > 0 && !payload))
                 return -EINVAL;
         if (!link->protocol_v5)
@@ -1292,18 +1255,15 @@ int mqtt_link_reply(struct mqtt_link *link, const struct mqtt_message *request,
                           request->correlation_data ? request->correlation_len : 0);
 }
 
-bool mqtt_link_connected(const struct mqtt_link *link)
-{
+bool mqtt_link_connected(const struct mqtt_link *link) {
         return link && link->state == LINK_CONNECTED;
 }
 
-const char *mqtt_link_peer(const struct mqtt_link *link)
-{
+const char *mqtt_link_peer(const struct mqtt_link *link) {
         return link ? link->peer : NULL;
 }
 
-void mqtt_link_get_stats(const struct mqtt_link *link, struct mqtt_link_stats *ret)
-{
+void mqtt_link_get_stats(const struct mqtt_link *link, struct mqtt_link_stats *ret) {
         *ret = link->stats;
         ret->queued = msg_queue_count(link->queue);
         /* The queue counts its own drops and refusals; the link those it gave up on. */
@@ -1311,8 +1271,7 @@ void mqtt_link_get_stats(const struct mqtt_link *link, struct mqtt_link_stats *r
         ret->connected = link->state == LINK_CONNECTED;
 }
 
-struct mqtt_link *mqtt_link_free(struct mqtt_link *link)
-{
+struct mqtt_link *mqtt_link_free(struct mqtt_link *link) {
         if (!link)
                 return NULL;
 
